@@ -1,0 +1,257 @@
+/**
+ * In-memory broker and result backend: the reference implementation of the port.
+ * One process only, nothing survives a restart. The conformance suite runs against it
+ * first; tests and examples that ask for `memory:` use it.
+ */
+import { EventEmitter } from 'node:events';
+import { sleep } from '../../core/clock.ts';
+import type {
+  Broker,
+  DeadLetter,
+  EnqueueEntry,
+  EnqueueOutcome,
+  LeasedMessage,
+  QueueStats,
+  ReserveRequest,
+  ReserveResult,
+  ResultBackend,
+  SettleBatch,
+  SettleResult,
+  TaskRecord,
+} from '../../core/port.ts';
+import { FINAL_STATES } from '../../core/port.ts';
+
+interface Stored {
+  body: string;
+  /** Deliveries whose lease expired. */
+  expired: number;
+}
+
+interface Lease {
+  readonly stored: Stored;
+  deadline: number;
+}
+
+class MemoryQueue {
+  readonly waiting: Stored[] = [];
+  /** Sorted by dueAt, then arrival. */
+  readonly delayed: Array<{ dueAt: number; seq: number; stored: Stored }> = [];
+  readonly leases = new Map<string, Lease>();
+  readonly dead: DeadLetter[] = [];
+  readonly dedupe = new Map<string, number>();
+}
+
+export class MemoryBroker implements Broker {
+  readonly name = 'memory';
+  readonly capabilities = { shared: false, durable: false };
+  private readonly queues = new Map<string, MemoryQueue>();
+  private readonly wake = new EventEmitter().setMaxListeners(0);
+  private seq = 0;
+
+  private q(name: string): MemoryQueue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new MemoryQueue();
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  private schedule(queue: MemoryQueue, stored: Stored, dueAt: number): void {
+    const entry = { dueAt, seq: ++this.seq, stored };
+    const at = queue.delayed.findIndex((d) => d.dueAt > dueAt);
+    if (at === -1) queue.delayed.push(entry);
+    else queue.delayed.splice(at, 0, entry);
+  }
+
+  async enqueue(name: string, entries: readonly EnqueueEntry[], dedupeTtlMs: number): Promise<EnqueueOutcome[]> {
+    const queue = this.q(name);
+    const now = Date.now();
+    const outcomes = entries.map((entry): EnqueueOutcome => {
+      if (entry.dedupeKey !== undefined) {
+        const until = queue.dedupe.get(entry.dedupeKey);
+        if (until !== undefined && until > now) return 'duplicate';
+        queue.dedupe.set(entry.dedupeKey, now + dedupeTtlMs);
+      }
+      const stored = { body: entry.body, expired: 0 };
+      if (entry.dueAt !== undefined && entry.dueAt > now) this.schedule(queue, stored, entry.dueAt);
+      else queue.waiting.push(stored);
+      return 'queued';
+    });
+    this.wake.emit(name);
+    return outcomes;
+  }
+
+  private promoteDue(queue: MemoryQueue, now: number): void {
+    while (queue.delayed.length > 0 && queue.delayed[0]!.dueAt <= now) {
+      queue.waiting.push(queue.delayed.shift()!.stored);
+    }
+  }
+
+  private recoverExpired(name: string, queue: MemoryQueue, maxDeliveries: number, now: number): void {
+    for (const [token, lease] of queue.leases) {
+      if (lease.deadline > now) continue;
+      queue.leases.delete(token);
+      lease.stored.expired += 1;
+      if (lease.stored.expired >= maxDeliveries) {
+        this.bury(name, queue, lease.stored.body, `delivered ${lease.stored.expired} times without finishing`, now);
+      } else {
+        queue.waiting.unshift(lease.stored);
+      }
+    }
+  }
+
+  private bury(_name: string, queue: MemoryQueue, body: string, reason: string, now: number): void {
+    queue.dead.unshift({ key: `d${++this.seq}`, body, reason, failedAt: now });
+  }
+
+  async reserve(name: string, request: ReserveRequest): Promise<ReserveResult> {
+    const queue = this.q(name);
+    this.promoteDue(queue, request.now);
+    this.recoverExpired(name, queue, request.maxDeliveries, request.now);
+    const messages: LeasedMessage[] = [];
+    while (messages.length < request.max && queue.waiting.length > 0) {
+      const stored = queue.waiting.shift()!;
+      const token = `t${++this.seq}`;
+      queue.leases.set(token, { stored, deadline: request.now + request.leaseMs });
+      messages.push({ body: stored.body, token, delivery: stored.expired + 1 });
+    }
+    return { messages, nextDueAt: queue.delayed[0]?.dueAt };
+  }
+
+  async settle(name: string, batch: SettleBatch, now: number): Promise<SettleResult> {
+    const queue = this.q(name);
+    const lost: string[] = [];
+    const take = (token: string): Lease | undefined => {
+      const lease = queue.leases.get(token);
+      if (!lease) lost.push(token);
+      else queue.leases.delete(token);
+      return lease;
+    };
+    for (const token of batch.acks ?? []) take(token);
+    for (const retry of batch.retries ?? []) {
+      if (take(retry.token)) this.schedule(queue, { body: retry.body, expired: 0 }, retry.dueAt);
+    }
+    for (const dead of batch.deadLetters ?? []) {
+      const lease = take(dead.token);
+      if (lease) this.bury(name, queue, dead.body ?? lease.stored.body, dead.reason, now);
+    }
+    const released: Stored[] = [];
+    for (const token of batch.releases ?? []) {
+      const lease = take(token);
+      if (lease) released.push(lease.stored);
+    }
+    if (released.length > 0) {
+      queue.waiting.unshift(...released);
+      this.wake.emit(name);
+    }
+    if ((batch.retries?.length ?? 0) > 0) this.wake.emit(name);
+    return { lost };
+  }
+
+  async extend(name: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+    const queue = this.q(name);
+    const lost: string[] = [];
+    for (const token of tokens) {
+      const lease = queue.leases.get(token);
+      if (lease && lease.deadline > now) lease.deadline = now + leaseMs;
+      else lost.push(token);
+    }
+    return lost;
+  }
+
+  async waitForWork(name: string, until: number, signal: AbortSignal): Promise<void> {
+    const queue = this.q(name);
+    if (queue.waiting.length > 0) return;
+    const ac = new AbortController();
+    const onWake = (): void => ac.abort();
+    const onAbort = (): void => ac.abort();
+    this.wake.once(name, onWake);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await sleep(until - Date.now(), ac.signal);
+    } finally {
+      this.wake.off(name, onWake);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async listDead(name: string, offset: number, limit: number): Promise<DeadLetter[]> {
+    return this.q(name).dead.slice(offset, offset + limit);
+  }
+
+  async retryDead(name: string, keys: readonly string[], bodies?: readonly string[]): Promise<number> {
+    const queue = this.q(name);
+    let moved = 0;
+    keys.forEach((key, i) => {
+      const at = queue.dead.findIndex((d) => d.key === key);
+      if (at === -1) return;
+      const [entry] = queue.dead.splice(at, 1);
+      queue.waiting.push({ body: bodies?.[i] ?? entry!.body, expired: 0 });
+      moved++;
+    });
+    if (moved > 0) this.wake.emit(name);
+    return moved;
+  }
+
+  async purgeDead(name: string, keys?: readonly string[]): Promise<number> {
+    const queue = this.q(name);
+    if (keys === undefined) return queue.dead.splice(0).length;
+    const wanted = new Set(keys);
+    const before = queue.dead.length;
+    const kept = queue.dead.filter((d) => !wanted.has(d.key));
+    queue.dead.splice(0, queue.dead.length, ...kept);
+    return before - kept.length;
+  }
+
+  async stats(name: string): Promise<QueueStats> {
+    const queue = this.q(name);
+    return {
+      waiting: queue.waiting.length,
+      delayed: queue.delayed.length,
+      leased: queue.leases.size,
+      dead: queue.dead.length,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.wake.removeAllListeners();
+  }
+}
+
+export class MemoryResultBackend implements ResultBackend {
+  readonly name = 'memory';
+  private readonly records = new Map<string, { record: TaskRecord; expiresAt: number }>();
+  private readonly finals = new EventEmitter().setMaxListeners(0);
+
+  async write(records: readonly TaskRecord[], ttlMs: number): Promise<void> {
+    const expiresAt = Date.now() + ttlMs;
+    const finished: string[] = [];
+    for (const record of records) {
+      this.records.set(record.id, { record, expiresAt });
+      if (FINAL_STATES.has(record.state)) finished.push(record.id);
+    }
+    if (finished.length > 0) this.finals.emit('final', finished);
+  }
+
+  async read(id: string): Promise<TaskRecord | undefined> {
+    const entry = this.records.get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.records.delete(id);
+      return undefined;
+    }
+    return entry.record;
+  }
+
+  async onFinal(listener: (ids: readonly string[]) => void): Promise<() => Promise<void>> {
+    this.finals.on('final', listener);
+    return async () => {
+      this.finals.off('final', listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.finals.removeAllListeners();
+  }
+}

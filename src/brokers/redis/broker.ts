@@ -1,0 +1,210 @@
+/** The Redis broker: each state transition of the port is one Lua script (see scripts/*.lua). */
+import { createHash, randomUUID } from 'node:crypto';
+import { sleep } from '../../core/clock.ts';
+import type {
+  Broker,
+  DeadLetter,
+  EnqueueEntry,
+  EnqueueOutcome,
+  QueueStats,
+  ReserveRequest,
+  ReserveResult,
+  SettleBatch,
+  SettleResult,
+} from '../../core/port.ts';
+import { type Client, closeClient, type RedisConnection } from './connection.ts';
+import { type QueueKeys, queueKeys } from './keys.ts';
+import { runScript } from './scripts.ts';
+
+export interface RedisBrokerOptions {
+  readonly prefix: string;
+  /** Per queue, a foreign LIST to consume instead of Errand's own (e.g. Gordon's `<queue_key>:<type>`). */
+  readonly listKeys?: Readonly<Record<string, string>>;
+  /** Dead letters kept per queue; older ones are dropped. */
+  readonly deadLetterLimit?: number;
+  /** How long one blocking wait lasts at most, so a foreign delayed message is noticed in time. */
+  readonly maxBlockMs?: number;
+}
+
+export const sha1 = (body: string): string => createHash('sha1').update(body).digest('hex');
+
+export class RedisBroker implements Broker {
+  readonly name = 'redis';
+  readonly capabilities = { shared: true, durable: true };
+  private readonly keyCache = new Map<string, QueueKeys>();
+  private readonly tokenPrefix = `${randomUUID().slice(0, 8)}.`;
+  private tokenSeq = 0;
+  /** Blocking connections in use, and idle ones kept for the next wait. */
+  private readonly blocking = new Set<Client>();
+  private readonly idleBlocking: Client[] = [];
+  private closed = false;
+  private readonly recoveredAt = new Map<string, number>();
+  private readonly deadLetterLimit: number;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly options: RedisBrokerOptions,
+  ) {
+    this.deadLetterLimit = options.deadLetterLimit ?? 10_000;
+  }
+
+  private keys(queue: string): QueueKeys {
+    let keys = this.keyCache.get(queue);
+    if (!keys) {
+      keys = queueKeys(this.options.prefix, queue, this.options.listKeys?.[queue]);
+      this.keyCache.set(queue, keys);
+    }
+    return keys;
+  }
+
+  private client(): Promise<Client> {
+    return this.connection.ready();
+  }
+
+  async enqueue(queue: string, entries: readonly EnqueueEntry[], dedupeTtlMs: number): Promise<EnqueueOutcome[]> {
+    if (entries.length === 0) return [];
+    const k = this.keys(queue);
+    const keys = [k.wait, k.delayed];
+    const args: (string | number)[] = [Date.now(), dedupeTtlMs, k.nativeWait ? 1 : 0];
+    for (const entry of entries) {
+      args.push(entry.body, entry.dueAt ?? '', entry.dedupeKey === undefined ? 0 : 1);
+      if (entry.dedupeKey !== undefined) keys.push(k.dedupe(entry.dedupeKey));
+    }
+    const out = await runScript<number[]>(await this.client(), 'enqueue', keys, args);
+    return out.map((n) => (n === 1 ? 'queued' : 'duplicate'));
+  }
+
+  async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
+    const client = await this.client();
+    const k = this.keys(queue);
+    await this.recoverIfDue(client, queue, k, request);
+    const first = this.tokenSeq;
+    this.tokenSeq += request.max;
+    const out = await runScript<string[]>(
+      client,
+      'reserve',
+      [k.wait, k.delayed, k.leases, k.inflight, k.expired],
+      [request.now, request.max, request.leaseMs, this.tokenPrefix, first],
+    );
+    const messages = [];
+    for (let i = 1; i + 2 < out.length + 1; i += 3) {
+      messages.push({ token: out[i]!, body: out[i + 1]!, delivery: Number(out[i + 2]) });
+    }
+    const next = out[0];
+    return { messages, nextDueAt: next === '' || next === undefined ? undefined : Number(next) };
+  }
+
+  /** Expired leases are looked for at most every 250 ms per queue and process, not on every reserve. */
+  private async recoverIfDue(client: Client, queue: string, k: QueueKeys, request: ReserveRequest): Promise<void> {
+    const last = this.recoveredAt.get(queue) ?? 0;
+    if (request.now - last < 250) return;
+    this.recoveredAt.set(queue, request.now);
+    await runScript<number>(
+      client,
+      'recover',
+      [k.wait, k.leases, k.inflight, k.expired, k.dead, k.deadIndex],
+      [request.now, request.maxDeliveries, this.deadLetterLimit],
+    );
+  }
+
+  async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {
+    const k = this.keys(queue);
+    const args: (string | number)[] = [now, this.deadLetterLimit, 0];
+    let count = 0;
+    const add = (kind: string, token: string, body: string, arg: string | number, sha: string): void => {
+      args.push(kind, token, body, arg, sha);
+      count++;
+    };
+    const shaOf = (token: string): string => {
+      const body = batch.redelivered?.get(token);
+      return body === undefined ? '' : sha1(body);
+    };
+    for (const token of batch.acks ?? []) add('a', token, '', '', shaOf(token));
+    for (const r of batch.retries ?? []) add('r', r.token, r.body, r.dueAt, shaOf(r.token));
+    for (const d of batch.deadLetters ?? []) add('d', d.token, d.body ?? '', d.reason, shaOf(d.token));
+    for (const token of batch.releases ?? []) add('l', token, '', '', '');
+    if (count === 0) return { lost: [] };
+    args[2] = count;
+    const lost = await runScript<string[]>(
+      await this.client(),
+      'settle',
+      [k.wait, k.delayed, k.leases, k.inflight, k.expired, k.dead, k.deadIndex],
+      args,
+    );
+    return { lost };
+  }
+
+  async extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+    if (tokens.length === 0) return [];
+    return runScript<string[]>(await this.client(), 'extend', [this.keys(queue).leases], [now + leaseMs, ...tokens]);
+  }
+
+  async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
+    const ms = Math.min(until - Date.now(), this.options.maxBlockMs ?? 2000);
+    if (ms <= 0 || signal.aborted) return;
+    let client: Client;
+    try {
+      client = this.idleBlocking.pop() ?? (await this.connection.blockingClient());
+    } catch {
+      await sleep(ms, signal);
+      return;
+    }
+    this.blocking.add(client);
+    // Aborting closes the blocked connection: BLMOVE cannot be cancelled any other way.
+    const onAbort = (): void => client.destroy();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const wait = this.keys(queue).wait;
+    try {
+      // Moving the tail to the tail leaves the list unchanged: this only waits until it is non-empty.
+      await client.sendCommand(['BLMOVE', wait, wait, 'RIGHT', 'RIGHT', (ms / 1000).toFixed(3)]);
+    } catch {
+      // Closed by abort, or the server went away: the caller's loop decides what next.
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.blocking.delete(client);
+      if (client.isReady && !this.closed) this.idleBlocking.push(client);
+      else await closeClient(client);
+    }
+  }
+
+  async listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]> {
+    const client = await this.client();
+    const k = this.keys(queue);
+    const keys = (await client.sendCommand(['ZRANGE', k.deadIndex, String(offset), String(offset + limit - 1), 'REV'])) as string[];
+    if (keys.length === 0) return [];
+    const entries = (await client.sendCommand(['HMGET', k.dead, ...keys])) as (string | null)[];
+    return entries.flatMap((e) => (e ? [JSON.parse(e) as DeadLetter] : []));
+  }
+
+  async retryDead(queue: string, keys: readonly string[], bodies?: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const k = this.keys(queue);
+    const args = keys.flatMap((key, i) => [key, bodies?.[i] ?? '']);
+    return runScript<number>(await this.client(), 'retry-dead', [k.wait, k.dead, k.deadIndex], args);
+  }
+
+  async purgeDead(queue: string, keys?: readonly string[]): Promise<number> {
+    const k = this.keys(queue);
+    if (keys !== undefined && keys.length === 0) return 0;
+    return runScript<number>(await this.client(), 'purge-dead', [k.dead, k.deadIndex], keys ?? []);
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    const client = await this.client();
+    const k = this.keys(queue);
+    const [waiting, delayed, leased, dead] = await Promise.all([
+      client.sendCommand(['LLEN', k.wait]),
+      client.sendCommand(['ZCARD', k.delayed]),
+      client.sendCommand(['ZCARD', k.leases]),
+      client.sendCommand(['ZCARD', k.deadIndex]),
+    ]);
+    return { waiting: Number(waiting), delayed: Number(delayed), leased: Number(leased), dead: Number(dead) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const client of this.blocking) client.destroy();
+    await Promise.all(this.idleBlocking.splice(0).map(closeClient));
+    await this.connection.release();
+  }
+}

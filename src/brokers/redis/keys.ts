@@ -1,0 +1,34 @@
+/**
+ * Key names. Every key of one queue shares the hash tag `{queue}` so that each script touches
+ * a single Redis Cluster slot. Result keys are per task id, outside any queue.
+ */
+export interface QueueKeys {
+  readonly wait: string;
+  readonly delayed: string;
+  readonly leases: string;
+  readonly inflight: string;
+  readonly expired: string;
+  readonly dead: string;
+  readonly deadIndex: string;
+  /** True when `wait` is Errand's own list (not a foreign list such as Gordon's). */
+  readonly nativeWait: boolean;
+  dedupe(key: string): string;
+}
+
+export function queueKeys(prefix: string, queue: string, listKey?: string): QueueKeys {
+  const base = `${prefix}:{${queue}}`;
+  return {
+    wait: listKey ?? `${base}:wait`,
+    delayed: `${base}:delayed`,
+    leases: `${base}:leases`,
+    inflight: `${base}:inflight`,
+    expired: `${base}:expired`,
+    dead: `${base}:dead`,
+    deadIndex: `${base}:dead-index`,
+    nativeWait: listKey === undefined,
+    dedupe: (key) => `${base}:dedupe:${key}`,
+  };
+}
+
+export const resultKey = (prefix: string, id: string): string => `${prefix}:result:${id}`;
+export const finalChannel = (prefix: string): string => `${prefix}:final`;

@@ -1,0 +1,26 @@
+/** Bounded, abortable waiting. Every sleep in Errand goes through here. */
+
+/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted || ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** A signal that aborts when any of the given ones does, or after `timeoutMs`. */
+export function anySignal(signals: readonly AbortSignal[], timeoutMs?: number): AbortSignal {
+  const all = timeoutMs === undefined ? [...signals] : [...signals, AbortSignal.timeout(timeoutMs)];
+  return AbortSignal.any(all);
+}
+
+/** Capped exponential backoff for infrastructure errors (broker down): 100 ms, 200 ms … 5 s. */
+export function reconnectDelay(failures: number): number {
+  return Math.min(5000, 100 * 2 ** Math.min(failures, 6)) * (0.75 + Math.random() * 0.5);
+}

@@ -1,0 +1,67 @@
+/** Inspect, retry and purge a queue's dead letters (failed tasks and messages that could not run). */
+import type { Runtime } from './errand.ts';
+import type { TaskMessage } from './message.ts';
+
+export interface DeadLetterView {
+  /** Identifies the entry for retry() and purge(). */
+  readonly key: string;
+  readonly reason: string;
+  readonly failedAt: Date;
+  /** The stored message, byte for byte. */
+  readonly body: string;
+  /** The decoded message, when the body is a valid one. */
+  readonly message?: TaskMessage;
+}
+
+export class DeadLetters {
+  constructor(
+    private readonly runtime: Runtime,
+    readonly queue: string,
+  ) {}
+
+  async list(options: { offset?: number; limit?: number } = {}): Promise<DeadLetterView[]> {
+    const { broker } = await this.runtime.stores();
+    const entries = await broker.listDead(this.queue, options.offset ?? 0, options.limit ?? 100);
+    const codec = this.runtime.codec(this.queue);
+    return entries.map((entry) => {
+      const decoded = codec.decode(entry.body, () => '');
+      return {
+        key: entry.key,
+        reason: entry.reason,
+        failedAt: new Date(entry.failedAt),
+        body: entry.body,
+        ...(decoded.ok && { message: decoded.message }),
+      };
+    });
+  }
+
+  async count(): Promise<number> {
+    const { broker } = await this.runtime.stores();
+    return (await broker.stats(this.queue)).dead;
+  }
+
+  /** Send dead letters back to the queue with their attempts reset; all of them when `keys` is omitted. */
+  async retry(keys?: readonly string[]): Promise<number> {
+    const { broker } = await this.runtime.stores();
+    const codec = this.runtime.codec(this.queue);
+    let moved = 0;
+    for (;;) {
+      const page = await this.list({ limit: 500 });
+      const chosen = keys === undefined ? page : page.filter((entry) => keys.includes(entry.key));
+      if (chosen.length === 0) return moved;
+      const bodies = chosen.map((entry) => (entry.message ? codec.encode({ ...entry.message, attempt: 0 }) : entry.body));
+      moved += await broker.retryDead(
+        this.queue,
+        chosen.map((entry) => entry.key),
+        bodies,
+      );
+      if (keys !== undefined || page.length < 500) return moved;
+    }
+  }
+
+  /** Delete dead letters; all of them when `keys` is omitted. */
+  async purge(keys?: readonly string[]): Promise<number> {
+    const { broker } = await this.runtime.stores();
+    return broker.purgeDead(this.queue, keys);
+  }
+}

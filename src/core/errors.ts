@@ -1,0 +1,72 @@
+/** Errors a handler throws to steer retries, and errors Errand raises. */
+import type { TaskErrorInfo } from './port.ts';
+
+/** Thrown by a handler: retry this task in `delayMs` (counted against its retries), like Machinery's ErrRetryTaskLater. */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+  constructor(
+    readonly delayMs: number,
+    message = `retry requested in ${delayMs} ms`,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown by a handler: fail now, do not retry. `cause` is reported as the task's error. */
+export class DoNotRetry extends Error {
+  override readonly name = 'DoNotRetry';
+}
+
+/** The attempt ran longer than its `timeoutMs`. */
+export class TaskTimeoutError extends Error {
+  override readonly name = 'TaskTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`task timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** `result()` gave up waiting. */
+export class ResultTimeoutError extends Error {
+  override readonly name = 'ResultTimeoutError';
+  constructor(
+    readonly taskId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`no result for task ${taskId} within ${timeoutMs} ms`);
+  }
+}
+
+/** The rejection of `result()` when the task failed: carries the task's own error name and message. */
+export class TaskFailedError extends Error {
+  override readonly name = 'TaskFailedError';
+  constructor(
+    readonly taskId: string,
+    readonly error: TaskErrorInfo,
+  ) {
+    super(error.message);
+    if (error.stack) this.stack = `${error.name}: ${error.message}\n    (remote) ${error.stack}`;
+  }
+  /** The name of the error the handler threw (e.g. "TypeError"). */
+  get remoteName(): string {
+    return this.error.name;
+  }
+}
+
+/** Bad options or bad use of the API; `key` names the option at fault. */
+export class ErrandConfigError extends Error {
+  override readonly name = 'ErrandConfigError';
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`${key}: ${problem}`);
+  }
+}
+
+export function toErrorInfo(err: unknown): TaskErrorInfo {
+  if (err instanceof DoNotRetry && err.cause !== undefined) return toErrorInfo(err.cause);
+  if (err instanceof Error) {
+    return err.stack ? { name: err.name, message: err.message, stack: err.stack } : { name: err.name, message: err.message };
+  }
+  return { name: 'Error', message: typeof err === 'string' ? err : JSON.stringify(err) ?? String(err) };
+}

@@ -1,0 +1,188 @@
+/**
+ * The broker port: the only way the core talks to a queue store.
+ *
+ * Every method names a state transition of a task message. A message is an opaque
+ * string here (the wire format lives in `message.ts`): brokers store and return it
+ * byte for byte, so any producer's message survives a round trip unchanged.
+ *
+ * Message states inside a broker:
+ *
+ *   waiting ──reserve──▶ leased ──settle.acks────────▶ (gone)
+ *      ▲  ▲                │  │──settle.retries──────▶ delayed ──(due)──▶ waiting
+ *      │  └─settle.releases┘  │──settle.deadLetters──▶ dead ──retryDead──▶ waiting
+ *      └──(lease expired, deliveries < max)───────────┘
+ *                           (lease expired, deliveries ≥ max) ──▶ dead
+ *
+ * Times are epoch milliseconds from the caller's clock, passed in so that brokers and
+ * tests agree on "now".
+ */
+
+/** A message to put on a queue. */
+export interface EnqueueEntry {
+  /** The encoded message (the wire format). */
+  readonly body: string;
+  /** When the message becomes available; absent or in the past means now. */
+  readonly dueAt?: number;
+  /**
+   * Idempotency key: a second entry with the same key while the first is remembered
+   * (for `dedupeTtlMs`) is not enqueued.
+   */
+  readonly dedupeKey?: string;
+}
+
+export type EnqueueOutcome = 'queued' | 'duplicate';
+
+export interface ReserveRequest {
+  /** The most messages to lease. */
+  readonly max: number;
+  /** Lease length: the message is delivered again if not settled or extended by then. */
+  readonly leaseMs: number;
+  /** A message whose lease expires this many times goes to the dead letters instead. */
+  readonly maxDeliveries: number;
+  readonly now: number;
+}
+
+/** One leased message, as the broker hands it out. */
+export interface LeasedMessage {
+  readonly body: string;
+  /** Fencing token of this delivery: unique per delivery, required to settle or extend it. */
+  readonly token: string;
+  /** 1 for the first delivery; counts deliveries whose lease expired, plus this one. */
+  readonly delivery: number;
+}
+
+export interface ReserveResult {
+  readonly messages: LeasedMessage[];
+  /** Due time of the earliest delayed message, if any, so the caller can wake for it. */
+  readonly nextDueAt: number | undefined;
+}
+
+/** A dead letter as stored by a broker. */
+export interface DeadLetter {
+  /** Identity of the entry inside the dead-letter store (used to retry or purge it). */
+  readonly key: string;
+  /** The message exactly as it was received. */
+  readonly body: string;
+  readonly reason: string;
+  readonly failedAt: number;
+}
+
+/** Outcomes of a batch of leased messages, applied in one step. */
+export interface SettleBatch {
+  /** Finished: forget the message. */
+  readonly acks?: readonly string[];
+  /** Run again later: replace the message with `body` (the next attempt), due at `dueAt`. */
+  readonly retries?: ReadonlyArray<{ token: string; body: string; dueAt: number }>;
+  /** Give up: move to the dead letters with a reason. `body` replaces the stored message when given. */
+  readonly deadLetters?: ReadonlyArray<{ token: string; reason: string; body?: string }>;
+  /** Hand back unfinished (shutdown): to the head of the queue at once, not counted as a failed delivery. */
+  readonly releases?: readonly string[];
+  /**
+   * Bodies (by token) of messages that had been delivered before, so a broker that counts
+   * expired deliveries per body can forget the count. Brokers that count per stored row ignore it.
+   */
+  readonly redelivered?: ReadonlyMap<string, string>;
+}
+
+export interface SettleResult {
+  /** Tokens whose lease had already expired or been settled: their outcome was not applied. */
+  readonly lost: string[];
+}
+
+export interface QueueStats {
+  readonly waiting: number;
+  readonly delayed: number;
+  readonly leased: number;
+  readonly dead: number;
+}
+
+/** What a broker can do beyond the contract, checked at run time. */
+export interface BrokerCapabilities {
+  /** Several processes can share the queue store. */
+  readonly shared: boolean;
+  /** Messages survive a restart of the process that holds the broker. */
+  readonly durable: boolean;
+}
+
+export interface Broker {
+  readonly name: string;
+  readonly capabilities: BrokerCapabilities;
+
+  /** Put messages on a queue, in order. One outcome per entry. */
+  enqueue(queue: string, entries: readonly EnqueueEntry[], dedupeTtlMs: number): Promise<EnqueueOutcome[]>;
+
+  /**
+   * Lease up to `max` waiting messages, oldest first. Before leasing, atomically:
+   * promotes delayed messages that are due, and returns messages whose lease expired
+   * to the queue (or to the dead letters once they reach `maxDeliveries`).
+   */
+  reserve(queue: string, request: ReserveRequest): Promise<ReserveResult>;
+
+  /** Apply the outcomes of leased messages. Stale tokens are reported, not applied. */
+  settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult>;
+
+  /** Push the leases of these tokens to `now + leaseMs`. Returns the tokens no longer held. */
+  extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]>;
+
+  /**
+   * Resolve when the queue may have work (a message arrived, or `until` passed), or when
+   * the signal aborts. May resolve early; never rejects on abort.
+   */
+  waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void>;
+
+  /** Dead letters, newest first. */
+  listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]>;
+  /** Move dead letters back to the queue. `bodies` optionally replaces each body (same order). Returns how many moved. */
+  retryDead(queue: string, keys: readonly string[], bodies?: readonly string[]): Promise<number>;
+  /** Delete dead letters; all of them when `keys` is undefined. Returns how many were deleted. */
+  purgeDead(queue: string, keys?: readonly string[]): Promise<number>;
+
+  stats(queue: string): Promise<QueueStats>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// Result backend port
+// ---------------------------------------------------------------------------
+
+/** Machinery's state names. */
+export const TASK_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['SUCCESS', 'FAILURE']);
+
+/** The error of a failed task, as stored. */
+export interface TaskErrorInfo {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** What the result backend keeps for a task id. */
+export interface TaskRecord {
+  readonly id: string;
+  readonly task: string;
+  readonly queue: string;
+  readonly state: TaskState;
+  /** Attempts started so far (0 while pending). */
+  readonly attempt: number;
+  /** Present when state is SUCCESS (JSON value; `null` for a handler returning undefined). */
+  readonly result?: unknown;
+  /** Present when state is FAILURE, and on RETRY (the error that caused it). */
+  readonly error?: TaskErrorInfo;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface ResultBackend {
+  readonly name: string;
+  /** Store records (replacing older ones for the same id), each kept for `ttlMs`. Notifies waiters of final states. */
+  write(records: readonly TaskRecord[], ttlMs: number): Promise<void>;
+  read(id: string): Promise<TaskRecord | undefined>;
+  /**
+   * Call `listener` with the ids of records that reached a final state, from any process
+   * sharing the backend. Resolves once listening has started; the returned function stops it.
+   */
+  onFinal(listener: (ids: readonly string[]) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,202 @@
+/**
+ * Runs one leased message, top to bottom:
+ *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
+ */
+import { randomUUID } from 'node:crypto';
+import { backoffDelay, DEFAULT_BACKOFF } from '../backoff.ts';
+import { runInContext, type TaskContext } from '../context.ts';
+import type { Runtime } from '../errand.ts';
+import { DoNotRetry, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
+import type { TaskMessage } from '../message.ts';
+import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
+import type { TaskDefinition } from '../task.ts';
+import type { WorkerEmitter, WorkerEventName, WorkerEvents } from './events.ts';
+import type { Settler } from './settler.ts';
+
+/** One running delivery, as the worker tracks it. */
+export interface Execution {
+  readonly queue: string;
+  readonly leased: LeasedMessage;
+  readonly controller: AbortController;
+  /** Set by shutdown: the lease was handed back, so the outcome must not be recorded. */
+  released: boolean;
+}
+
+type Attempt =
+  | { readonly ok: true; readonly value: unknown; readonly durationMs: number }
+  | { readonly ok: false; readonly error: unknown };
+
+type Decision =
+  | { readonly kind: 'success'; readonly value: unknown; readonly durationMs: number }
+  | { readonly kind: 'retry'; readonly error: TaskErrorInfo; readonly delayMs: number }
+  | { readonly kind: 'fail'; readonly error: TaskErrorInfo };
+
+export class Executor {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly settler: Settler,
+    private readonly events: WorkerEmitter,
+  ) {}
+
+  async run(execution: Execution): Promise<void> {
+    const { queue, leased } = execution;
+    const decoded = this.decode(queue, leased);
+    if (!decoded.ok) return this.deadLetter(execution, decoded.reason);
+    const message = decoded.message;
+    const definition = this.runtime.definition(message.task);
+    if (!definition) return this.unknownTask(execution, message);
+
+    const startedAt = Date.now();
+    this.record(message, queue, 'STARTED', startedAt);
+    const attempt = await this.perform(definition, message, execution);
+    if (execution.released) return;
+    const decision = this.decide(definition, message, attempt);
+    await this.conclude(execution, message, decision, startedAt);
+  }
+
+  private decode(queue: string, leased: LeasedMessage) {
+    const bytes = Buffer.byteLength(leased.body);
+    const limit = this.runtime.options.maxMessageBytes;
+    if (bytes > limit) {
+      return { ok: false as const, reason: `message is ${bytes} bytes, over the limit of ${limit} (maxMessageBytes)` };
+    }
+    return this.runtime.codec(queue).decode(leased.body, randomUUID);
+  }
+
+  private async perform(
+    definition: TaskDefinition<unknown[], unknown>,
+    message: TaskMessage,
+    execution: Execution,
+  ): Promise<Attempt> {
+    const timeoutMs = message.timeoutMs ?? definition.options.timeoutMs;
+    const { controller } = execution;
+    const context: TaskContext = {
+      id: message.id,
+      task: message.task,
+      queue: execution.queue,
+      attempt: message.attempt + 1,
+      retries: retriesOf(definition, message),
+      delivery: execution.leased.delivery,
+      signal: controller.signal,
+      message,
+    };
+    const timer =
+      timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), timeoutMs);
+    const started = performance.now();
+    try {
+      const aborted = new Promise<never>((_, reject) => {
+        const fail = (): void => reject(controller.signal.reason);
+        if (controller.signal.aborted) fail();
+        else controller.signal.addEventListener('abort', fail, { once: true });
+      });
+      const handling = Promise.resolve().then(() =>
+        runInContext(context, () => definition.handler.apply(context, [...message.args])),
+      );
+      // A handler that ignores its signal must not hold the slot (or the lease) past its timeout.
+      const value = await Promise.race([handling, aborted]);
+      return { ok: true, value: value === undefined ? null : value, durationMs: performance.now() - started };
+    } catch (error) {
+      return { ok: false, error };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private decide(definition: TaskDefinition<unknown[], unknown>, message: TaskMessage, attempt: Attempt): Decision {
+    if (attempt.ok) {
+      try {
+        JSON.stringify(attempt.value);
+      } catch (err) {
+        return { kind: 'fail', error: { name: 'TypeError', message: `result is not JSON: ${(err as Error).message}` } };
+      }
+      return { kind: 'success', value: attempt.value, durationMs: attempt.durationMs };
+    }
+    const error = toErrorInfo(attempt.error);
+    const retriesLeft = retriesOf(definition, message) - message.attempt;
+    if (attempt.error instanceof DoNotRetry || retriesLeft <= 0) return { kind: 'fail', error };
+    const delayMs =
+      attempt.error instanceof RetryLater
+        ? attempt.error.delayMs
+        : backoffDelay(message.backoff ?? definition.options.backoff ?? DEFAULT_BACKOFF, message.attempt + 1);
+    return { kind: 'retry', error, delayMs };
+  }
+
+  private async conclude(execution: Execution, message: TaskMessage, decision: Decision, startedAt: number) {
+    const { queue, leased } = execution;
+    const redelivered = leased.delivery > 1 ? leased.body : undefined;
+    const base = { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
+    switch (decision.kind) {
+      case 'success': {
+        this.record(message, queue, 'SUCCESS', startedAt, { result: decision.value });
+        if (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered)) {
+          this.emit('completed', { ...base, result: decision.value, durationMs: decision.durationMs });
+        }
+        return;
+      }
+      case 'retry': {
+        this.record(message, queue, 'RETRY', startedAt, { error: decision.error });
+        const next = this.runtime.codec(queue).encode({ ...message, attempt: message.attempt + 1 });
+        const dueAt = Date.now() + decision.delayMs;
+        if (await this.settler.settle(queue, { kind: 'retry', token: leased.token, body: next, dueAt }, redelivered)) {
+          this.emit('retrying', { ...base, error: decision.error, delayMs: decision.delayMs });
+        }
+        return;
+      }
+      case 'fail': {
+        this.record(message, queue, 'FAILURE', startedAt, { error: decision.error });
+        const attempts = message.attempt + 1;
+        const reason = `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${decision.error.name}: ${decision.error.message}`;
+        const body = this.runtime.codec(queue).encode(message);
+        if (await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason, body }, redelivered)) {
+          this.emit('failed', { ...base, error: decision.error, body });
+        }
+        return;
+      }
+    }
+  }
+
+  private async unknownTask(execution: Execution, message: TaskMessage): Promise<void> {
+    const known = this.runtime.taskNames();
+    const reason = `unknown task "${message.task}" (this worker runs: ${known.length > 0 ? known.join(', ') : 'no tasks'})`;
+    this.record(message, execution.queue, 'FAILURE', Date.now(), { error: { name: 'UnknownTaskError', message: reason } });
+    await this.deadLetter(execution, reason, message.id);
+  }
+
+  private async deadLetter(execution: Execution, reason: string, id?: string): Promise<void> {
+    const { queue, leased } = execution;
+    const redelivered = leased.delivery > 1 ? leased.body : undefined;
+    if (await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason }, redelivered)) {
+      this.emit('dead', { queue, body: leased.body, reason, ...(id !== undefined && { id }) });
+    }
+  }
+
+  private record(
+    message: TaskMessage,
+    queue: string,
+    state: TaskState,
+    startedAt: number,
+    extra: { result?: unknown; error?: TaskErrorInfo } = {},
+  ): void {
+    const record: TaskRecord = {
+      id: message.id,
+      task: message.task,
+      queue,
+      state,
+      attempt: message.attempt + 1,
+      createdAt: message.createdAt ?? startedAt,
+      updatedAt: Date.now(),
+      ...extra,
+    };
+    this.settler.record(record);
+  }
+
+  private emit<E extends WorkerEventName>(event: E, payload: WorkerEvents[E]): void {
+    this.events.emit(event, payload, (err) =>
+      this.runtime.options.logger.error(`a listener of "${event}" threw: ${String(err)}`),
+    );
+  }
+}
+
+function retriesOf(definition: TaskDefinition<unknown[], unknown>, message: TaskMessage): number {
+  return message.retries ?? definition.options.retries ?? 0;
+}

@@ -1,0 +1,195 @@
+/**
+ * A worker: fetch loops (one per queue) feed an executor through shared concurrency slots;
+ * a heartbeat renews leases; a settler batches outcomes; shutdown drains with a deadline.
+ *
+ * States: created → running → draining → stopped.
+ */
+import type { Runtime } from '../errand.ts';
+import { ErrandConfigError } from '../errors.ts';
+import { DEFAULT_QUEUE } from '../options.ts';
+import type { LeasedMessage } from '../port.ts';
+import { type WorkerEmitter as Emitter, type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
+import { type Execution, Executor } from './executor.ts';
+import { runFetchLoop } from './fetcher.ts';
+import { runHeartbeat } from './heartbeat.ts';
+import { drain, handBack, onSignals } from './shutdown.ts';
+import { Settler } from './settler.ts';
+import { Slots } from './slots.ts';
+
+export interface WorkerOptions {
+  /** Tasks run at once (default 10). */
+  readonly concurrency?: number;
+  /** Lease length; renewed every third of it while a task runs (default 30 s). */
+  readonly leaseMs?: number;
+  /** Queues to consume (default: the queues of the defined tasks, and "default"). */
+  readonly queues?: readonly string[];
+  /** How long stop() waits for running tasks before aborting them (default 10 s). */
+  readonly shutdownMs?: number;
+  /** Stop gracefully on SIGTERM/SIGINT, then close the Errand (default true). */
+  readonly handleSignals?: boolean;
+  /** Record states and results in the result backend (default true). */
+  readonly results?: boolean;
+  /** Most messages leased in one broker call (default: concurrency, at most 100). */
+  readonly batchSize?: number;
+}
+
+export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
+
+export class Worker {
+  state: WorkerState = 'created';
+  private readonly events = new WorkerEmitter();
+  private readonly running = new Set<Execution>();
+  private readonly fetchAbort = new AbortController();
+  private readonly hurry = new AbortController();
+  private loops: Promise<void>[] = [];
+  private settler: Settler | undefined;
+  private stopping: Promise<void> | undefined;
+  private removeSignals: (() => void) | undefined;
+  private idleWaiters: Array<() => void> = [];
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly shutdownMs: number;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly options: WorkerOptions,
+    private readonly closeErrand: () => Promise<void>,
+  ) {
+    this.concurrency = positive('worker.concurrency', options.concurrency, 10);
+    this.leaseMs = positive('worker.leaseMs', options.leaseMs, 30_000);
+    this.shutdownMs = options.shutdownMs ?? 10_000;
+    if (!(this.shutdownMs >= 0)) throw new ErrandConfigError('worker.shutdownMs', 'must be a number >= 0');
+    if (this.leaseMs < 100) throw new ErrandConfigError('worker.leaseMs', 'must be at least 100 ms');
+  }
+
+  on<E extends WorkerEventName>(event: E, listener: Listener<E>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  get queues(): string[] {
+    if (this.options.queues) return [...this.options.queues];
+    const queues = new Set([DEFAULT_QUEUE]);
+    for (const name of this.runtime.taskNames()) queues.add(this.runtime.queueOf(this.runtime.definition(name)!));
+    return [...queues];
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new Error(`worker cannot start: it is ${this.state}`);
+    const { broker, backend } = await this.runtime.stores();
+    const { options: errandOptions } = this.runtime;
+    this.state = 'running';
+    const settler = new Settler(
+      broker,
+      backend,
+      errandOptions.resultTtlMs,
+      errandOptions.logger,
+      this.options.results ?? true,
+    );
+    this.settler = settler;
+    const executor = new Executor(this.runtime, settler, this.events);
+    const slots = new Slots(this.concurrency);
+    const signal = this.fetchAbort.signal;
+    const onError = (err: Error): void => this.reportError(err);
+    const dispatch = (queue: string, leased: LeasedMessage): void => {
+      const execution: Execution = { queue, leased, controller: new AbortController(), released: false };
+      this.running.add(execution);
+      executor
+        .run(execution)
+        .catch((err: unknown) => this.reportError(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          this.running.delete(execution);
+          slots.give();
+          this.wakeIdle();
+        });
+    };
+    this.loops = this.queues.map((queue) =>
+      runFetchLoop(
+        {
+          queue,
+          broker,
+          slots,
+          leaseMs: this.leaseMs,
+          maxDeliveries: errandOptions.maxDeliveries,
+          batchSize: this.options.batchSize ?? Math.min(this.concurrency, 100),
+          idleMs: Math.min(1000, this.leaseMs / 2),
+          dispatch,
+          onError,
+        },
+        signal,
+      ),
+    );
+    this.loops.push(runHeartbeat(broker, this.running, this.leaseMs, onError, signal));
+    if (this.options.handleSignals ?? true) {
+      this.removeSignals = onSignals(
+        () => void this.stopAndClose(),
+        () => this.hurry.abort(),
+      );
+    }
+  }
+
+  private async stopAndClose(): Promise<void> {
+    try {
+      await this.stop();
+      await this.closeErrand();
+    } catch (err) {
+      this.reportError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * Stop fetching, wait for running tasks up to `timeoutMs` (default `shutdownMs`), then abort
+   * the rest and hand their leases back. Safe to call more than once.
+   */
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(options.timeoutMs ?? this.shutdownMs);
+    return this.stopping;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    if (this.state === 'created') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'draining';
+    this.fetchAbort.abort();
+    await Promise.all(this.loops);
+    const left = await drain(this.running, () => this.whenIdleChanges(), timeoutMs, this.hurry.signal);
+    if (this.settler) {
+      await handBack(left, this.settler);
+      await this.settler.drain();
+    }
+    this.removeSignals?.();
+    this.state = 'stopped';
+  }
+
+  private whenIdleChanges(): Promise<void> {
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private reportError(err: Error): void {
+    if (this.events.listenerCount('error') > 0) {
+      this.events.emit('error', err, () => {});
+    } else {
+      this.runtime.options.logger.warn(`worker: ${err.message}`);
+    }
+  }
+}
+
+export type { Emitter as WorkerEvents };
+
+function positive(key: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new ErrandConfigError(key, `must be a positive integer (got ${value})`);
+  return value;
+}

@@ -1,0 +1,33 @@
+/** Errand: background tasks for TypeScript on Node.js. */
+export { type BackoffSpec, type BackoffType, backoffDelay } from './core/backoff.ts';
+export { type TaskContext, taskContext } from './core/context.ts';
+export type { DeadLetters, DeadLetterView } from './core/dead-letters.ts';
+export { Errand } from './core/errand.ts';
+export {
+  DoNotRetry,
+  ErrandConfigError,
+  ResultTimeoutError,
+  RetryLater,
+  TaskFailedError,
+  TaskTimeoutError,
+} from './core/errors.ts';
+export { type DecodeResult, jsonCodec, type MessageCodec, type TaskMessage, toMessage, WIRE_VERSION } from './core/message.ts';
+export type { ErrandOptions, Logger, QueueConfig, SendOptions, TaskOptions } from './core/options.ts';
+export type {
+  Broker,
+  DeadLetter,
+  EnqueueEntry,
+  LeasedMessage,
+  QueueStats,
+  ResultBackend,
+  SettleBatch,
+  TaskErrorInfo,
+  TaskRecord,
+  TaskState,
+} from './core/port.ts';
+export { TASK_STATES } from './core/port.ts';
+export type { Handler, ResultOptions, SentTask, Task } from './core/task.ts';
+export type { WorkerEvents } from './core/worker/events.ts';
+export { LeaseLostError } from './core/worker/heartbeat.ts';
+export { ShutdownError } from './core/worker/shutdown.ts';
+export type { Worker, WorkerOptions, WorkerState } from './core/worker/worker.ts';
