@@ -42,7 +42,7 @@ export class DeadLetters {
 
   /** Send dead letters back to the queue with their attempts reset; all of them when `keys` is omitted. */
   async retry(keys?: readonly string[]): Promise<number> {
-    const { broker } = await this.runtime.stores();
+    const { broker, backend } = await this.runtime.stores();
     const codec = this.runtime.codec(this.queue);
     let moved = 0;
     for (;;) {
@@ -50,6 +50,16 @@ export class DeadLetters {
       const chosen = keys === undefined ? page : page.filter((entry) => keys.includes(entry.key));
       if (chosen.length === 0) return moved;
       const bodies = chosen.map((entry) => (entry.message ? codec.encode({ ...entry.message, attempt: 0 }) : entry.body));
+      // The old FAILURE record would answer result() at once: the task is pending again.
+      const now = Date.now();
+      await backend.write(
+        chosen.flatMap(({ message }) =>
+          message
+            ? [{ id: message.id, task: message.task, queue: this.queue, state: 'PENDING' as const, attempt: 0, createdAt: message.createdAt ?? now, updatedAt: now }]
+            : [],
+        ),
+        this.runtime.options.resultTtlMs,
+      );
       moved += await broker.retryDead(
         this.queue,
         chosen.map((entry) => entry.key),

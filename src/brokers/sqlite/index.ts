@@ -1,0 +1,33 @@
+/**
+ * Embedded SQLite broker and result backend (`sqlite:<file>` URLs): no server needed,
+ * shared by the processes of one machine through one database file. See docs/sqlite.md.
+ */
+import type { Broker, ResultBackend } from '../../core/port.ts';
+import { SqliteResultBackend } from './backend.ts';
+import { SqliteBroker } from './broker.ts';
+import { acquireConnection } from './connection.ts';
+
+export { SqliteResultBackend } from './backend.ts';
+export { SqliteBroker } from './broker.ts';
+
+export interface SqliteOptions {
+  /** Namespace of this Errand instance inside the file (Errand's `prefix`). */
+  readonly prefix: string;
+}
+
+/**
+ * Opens a broker and a result backend on `location`: a file path, or `:memory:` for a
+ * private in-memory database. Both share this process's one connection to the file;
+ * it closes when both are closed.
+ */
+export function openSqlite(
+  location: string,
+  options: SqliteOptions,
+): { broker: Broker; backend: ResultBackend } {
+  const connection = acquireConnection(location);
+  connection.acquire(); // one reference each for the broker and the backend
+  return {
+    broker: new SqliteBroker(connection, options.prefix),
+    backend: new SqliteResultBackend(connection, options.prefix),
+  };
+}

@@ -1,0 +1,124 @@
+/** `errand send TASK [ARGS...]`: enqueue a task from the shell, optionally waiting for its result. */
+import { randomUUID } from 'node:crypto';
+import { TaskFailedError } from '../core/errors.ts';
+import { type TaskMessage, WIRE_VERSION } from '../core/message.ts';
+import type { Errand } from '../core/errand.ts';
+import { type Io, millis, type Options, parse, str, strs, UsageError } from './args.ts';
+import { clientErrand, CommandFailed, confOption, openConfig, queueOfTask, requireTask } from './context.ts';
+
+export const sendOptions: Options = {
+  ...confOption,
+  env: { type: 'string', short: 'e', multiple: true },
+  delay: { type: 'string' },
+  wait: { type: 'boolean', short: 'w' },
+  timeout: { type: 'string' },
+  queue: { type: 'string', short: 'q' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export const sendHelp = `Usage: errand send TASK [ARGS...] [options]
+
+Enqueues TASK with ARGS (strings; with --json each ARG is parsed as JSON) and prints its id.
+Put -- before ARGS that start with a dash.
+
+Options:
+  -c, --conf PATH      config file, for the broker and the task's queue (default ./errand.toml)
+  -e, --env K=V        environment variable for a command task (repeatable)
+      --delay MS       run no sooner than MS milliseconds from now
+  -w, --wait           wait for the task to finish: print its result (exit 0) or its error (exit 1)
+      --timeout MS     with --wait, give up after MS milliseconds (exit 1)
+  -q, --queue NAME     send to this queue instead of the task's configured one
+      --json           parse each ARG as JSON
+  -h, --help           show this help
+`;
+
+function parseEnv(pairs: readonly string[]): Record<string, string> | undefined {
+  if (pairs.length === 0) return undefined;
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--env must look like NAME=value (got ${JSON.stringify(pair)})`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function parseArgsJson(args: readonly string[]): unknown[] {
+  return args.map((a, i) => {
+    try {
+      return JSON.parse(a) as unknown;
+    } catch {
+      throw new UsageError(`--json: ARG ${i + 1} is not valid JSON: ${a}`);
+    }
+  });
+}
+
+/**
+ * Enqueues one message. With an env it is built here, because the env is part of the message
+ * (Gordon's `"env"`) and Errand's send options have no env.
+ */
+async function enqueue(
+  errand: Errand,
+  task: string,
+  args: readonly unknown[],
+  queue: string,
+  env: Record<string, string> | undefined,
+  delayMs: number | undefined,
+): Promise<string> {
+  if (!env) {
+    const sent = await errand.send(task, args, { queue, ...(delayMs ? { delayMs } : {}) });
+    return sent.id;
+  }
+  const defaults = errand.runtime.definition(task)?.options ?? {};
+  const now = Date.now();
+  const message: TaskMessage = {
+    v: WIRE_VERSION,
+    id: randomUUID(),
+    task,
+    args,
+    attempt: 0,
+    createdAt: now,
+    env,
+    ...(defaults.retries !== undefined ? { retries: defaults.retries } : {}),
+    ...(defaults.timeoutMs !== undefined ? { timeoutMs: defaults.timeoutMs } : {}),
+  };
+  const { broker } = await errand.runtime.stores();
+  const body = errand.runtime.codec(queue).encode(message);
+  await broker.enqueue(queue, [{ body, ...(delayMs ? { dueAt: now + delayMs } : {}) }], errand.options.resultTtlMs);
+  return message.id;
+}
+
+export async function sendCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, sendOptions, true);
+  if (values.help) {
+    io.out(sendHelp);
+    return 0;
+  }
+  const task = requireTask(positionals, 'send');
+  const rawArgs = positionals.slice(1);
+  const args = values.json ? parseArgsJson(rawArgs) : rawArgs;
+  const env = parseEnv(strs(values.env));
+  const delayMs = millis('--delay', values.delay);
+  const timeoutMs = millis('--timeout', values.timeout);
+  const config = openConfig(str(values.conf), io);
+  const errand = clientErrand(config);
+  try {
+    const queue = queueOfTask(errand, task, str(values.queue));
+    const id = await enqueue(errand, task, args, queue, env, delayMs);
+    if (!values.wait) {
+      io.out(`${id}\n`);
+      return 0;
+    }
+    try {
+      const result = await errand.result(id, timeoutMs ? { timeoutMs } : {});
+      if (result !== null && result !== undefined) io.out(typeof result === 'string' ? result : `${JSON.stringify(result)}\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof TaskFailedError) throw new CommandFailed(`task ${id} failed: ${err.message}`);
+      throw err;
+    }
+  } finally {
+    await errand.close();
+  }
+}

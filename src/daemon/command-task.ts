@@ -1,0 +1,50 @@
+/**
+ * The handler behind a command task type: runs the configured program with the message's
+ * arguments appended (as argv, never through a shell) and its env merged over the daemon's
+ * and the task's. A failed run throws an error whose message is the failure text (for Gordon
+ * configs exactly Gordon's: `exit status 3`, or the stdout output), so Errand records it,
+ * retries it per config, and finally dead-letters it.
+ */
+import { taskContext } from '../core/context.ts';
+import { runCommand } from './command-runner.ts';
+import type { CommandTaskConfig } from './config-types.ts';
+
+export class CommandFailedError extends Error {
+  override readonly name = 'CommandFailed';
+}
+
+export interface CommandHooks {
+  /** A run of this type starts (for the stats counters and logs). */
+  started(task: CommandTaskConfig, id: string, args: readonly string[]): void;
+  /** The child's pid (= its process group) while it runs; undefined once it has exited. */
+  child(id: string, pid: number | undefined): void;
+}
+
+const toArg = (a: unknown): string => (typeof a === 'string' ? a : (JSON.stringify(a) ?? String(a)));
+
+export function commandHandler(task: CommandTaskConfig, hooks: CommandHooks) {
+  return async (...rawArgs: unknown[]): Promise<string | undefined> => {
+    const ctx = taskContext();
+    const args = rawArgs.map(toArg);
+    hooks.started(task, ctx.id, args);
+    try {
+      const outcome = await runCommand({
+        program: task.program,
+        args: [...task.args, ...args],
+        env: { ...process.env, ...task.env, ...ctx.message.env },
+        cwd: task.cwd,
+        maxOutputBytes: task.maxOutputBytes,
+        killGraceMs: task.killGraceMs,
+        failure: task.failure,
+        signal: ctx.signal,
+        onSpawn: (pid) => hooks.child(ctx.id, pid),
+      });
+      if (outcome.aborted && ctx.signal.reason instanceof Error) throw ctx.signal.reason;
+      if (outcome.error !== undefined) throw new CommandFailedError(outcome.error);
+      // Under Gordon's rule a success has no output; otherwise stdout is the task's result.
+      return task.failure === 'gordon' ? undefined : outcome.stdout;
+    } finally {
+      hooks.child(ctx.id, undefined);
+    }
+  };
+}

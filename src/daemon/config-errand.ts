@@ -1,0 +1,157 @@
+/** Errand's own config format (errand.toml / .yaml / .json). Unknown keys are errors here. */
+import { tmpdir } from 'node:os';
+import type { BackoffSpec } from '../core/backoff.ts';
+import { isPlainObject, type Plain, type Reader } from './config-reader.ts';
+import { type CommandTaskConfig, DEFAULTS, type DaemonConfig, type StatsConfig } from './config-types.ts';
+import { resolveFrom } from './paths.ts';
+
+const TOP_KEYS = [
+  'broker',
+  'prefix',
+  'modules',
+  'queues',
+  'concurrency',
+  'lease',
+  'shutdown_timeout',
+  'logfile',
+  'error_script',
+  'error_script_mode',
+  'temp_dir',
+  'stats',
+  'tasks',
+] as const;
+
+const TASK_KEYS = [
+  'name',
+  'command',
+  'program',
+  'args',
+  'queue',
+  'cwd',
+  'env',
+  'timeout',
+  'kill_grace',
+  'concurrency',
+  'retries',
+  'backoff',
+  'max_output',
+  'failure',
+] as const;
+
+export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reader): DaemonConfig {
+  r.unknownKeys(raw, '', TOP_KEYS, false);
+  const tasks: CommandTaskConfig[] = [];
+  const rawTasks = raw.tasks;
+  if (rawTasks !== undefined && !Array.isArray(rawTasks)) {
+    r.problem('tasks', 'must be an array of tables ([[tasks]] in TOML)', rawTasks);
+  } else if (rawTasks) {
+    const seen = new Set<string>();
+    rawTasks.forEach((t: unknown, i: number) => {
+      const task = readTask(t, `tasks[${i}]`, dir, r);
+      if (!task) return;
+      if (seen.has(task.name)) r.problem(`tasks[${i}].name`, `duplicate task name "${task.name}"`);
+      seen.add(task.name);
+      tasks.push(task);
+    });
+  }
+  const errorProgram = r.string(raw, '', 'error_script');
+  const modules = (r.stringArray(raw, '', 'modules') ?? []).map((m) => resolveFrom(dir, m));
+  return {
+    flavour: 'errand',
+    file,
+    broker: r.string(raw, '', 'broker') ?? '',
+    prefix: r.string(raw, '', 'prefix') ?? 'errand',
+    queueKey: undefined,
+    modules,
+    moduleQueues: r.stringArray(raw, '', 'queues') ?? ['default'],
+    moduleConcurrency: r.number(raw, '', 'concurrency', { int: true, min: 1 }) ?? DEFAULTS.moduleConcurrency,
+    tasks,
+    errorScript: errorProgram
+      ? {
+          program: resolveProgram(dir, errorProgram),
+          mode: r.oneOf(raw, '', 'error_script_mode', ['file', 'argv'] as const) ?? 'file',
+        }
+      : undefined,
+    tempDir: resolveFrom(dir, r.string(raw, '', 'temp_dir') || tmpdir()),
+    logfile: resolveFrom(dir, r.string(raw, '', 'logfile') ?? ''),
+    stats: readStats(raw, dir, r),
+    leaseMs: r.duration(raw, '', 'lease', true) ?? DEFAULTS.leaseMs,
+    shutdownMs: r.duration(raw, '', 'shutdown_timeout', false) ?? DEFAULTS.shutdownMs,
+    warnings: r.warnings,
+  };
+}
+
+function readStats(raw: Plain, dir: string, r: Reader): StatsConfig | undefined {
+  const s = r.table(raw, '', 'stats');
+  if (!s) return undefined;
+  r.unknownKeys(s, 'stats', ['listen', 'path', 'tls_cert_file', 'tls_key_file'], false);
+  const listen = r.string(s, 'stats', 'listen');
+  if (!listen) return undefined;
+  const cert = r.string(s, 'stats', 'tls_cert_file');
+  const key = r.string(s, 'stats', 'tls_key_file');
+  if (Boolean(cert) !== Boolean(key)) r.problem('stats', 'tls_cert_file and tls_key_file must be set together');
+  return {
+    listen,
+    path: r.string(s, 'stats', 'path') || undefined,
+    tls: cert && key ? { certFile: resolveFrom(dir, cert), keyFile: resolveFrom(dir, key) } : undefined,
+  };
+}
+
+/** A program with a slash is a path (relative to the config file); a bare name is looked up in PATH. */
+export const resolveProgram = (dir: string, program: string): string =>
+  program.includes('/') ? resolveFrom(dir, program) : program;
+
+function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTaskConfig | undefined {
+  if (!isPlainObject(t)) return r.problem(base, 'must be a table', t);
+  r.unknownKeys(t, base, TASK_KEYS, false);
+  const name = r.string(t, base, 'name');
+  if (!name) r.problem(`${base}.name`, 'is required (the task type messages carry)');
+  const command = r.stringArray(t, base, 'command');
+  let program = r.string(t, base, 'program');
+  let args = r.stringArray(t, base, 'args') ?? [];
+  if (command) {
+    if (program !== undefined) r.problem(`${base}.program`, 'cannot be combined with command (use one of them)');
+    if (command.length === 0) r.problem(`${base}.command`, 'must name a program (got an empty array)');
+    program = command[0];
+    args = [...command.slice(1), ...args];
+  }
+  if (!program && !command) r.problem(base, 'needs command = ["program", "arg", ...] or program = "..."');
+  const cwd = r.string(t, base, 'cwd');
+  const backoff = readBackoff(t, base, r);
+  const failure = r.oneOf(t, base, 'failure', ['exit-code', 'gordon'] as const) ?? 'exit-code';
+  if (!name || !program) return undefined;
+  return {
+    name,
+    queue: r.string(t, base, 'queue') || name,
+    program: resolveProgram(dir, program),
+    args,
+    cwd: cwd ? resolveFrom(dir, cwd) : undefined,
+    env: r.stringMap(t, base, 'env') ?? {},
+    timeoutMs: r.duration(t, base, 'timeout', true),
+    killGraceMs: r.duration(t, base, 'kill_grace', false) ?? DEFAULTS.killGraceMs,
+    concurrency: r.number(t, base, 'concurrency', { int: true, min: 1 }) ?? DEFAULTS.concurrency,
+    retries: r.number(t, base, 'retries', { int: true, min: 0 }) ?? 0,
+    backoff,
+    maxOutputBytes: r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.maxOutputBytes,
+    failure,
+    failedTtlSec: 0,
+  };
+}
+
+function readBackoff(t: Plain, base: string, r: Reader): BackoffSpec | undefined {
+  const b = r.table(t, base, 'backoff');
+  if (!b) return undefined;
+  const path = `${base}.backoff`;
+  r.unknownKeys(b, path, ['type', 'delay', 'max_delay', 'jitter'], false);
+  const type = r.oneOf(b, path, 'type', ['fixed', 'exponential', 'fibonacci'] as const) ?? 'exponential';
+  const delayMs = r.duration(b, path, 'delay', false) ?? 1000;
+  const maxDelayMs = r.duration(b, path, 'max_delay', false);
+  const jitter = r.number(b, path, 'jitter', { min: 0 });
+  if (jitter !== undefined && jitter > 1) r.problem(`${path}.jitter`, 'must be between 0 and 1', jitter);
+  return {
+    type,
+    delayMs,
+    ...(maxDelayMs === undefined ? {} : { maxDelayMs }),
+    ...(jitter === undefined ? {} : { jitter }),
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * The daemon: one Errand hosting command task types (from the config) and JS/TS handlers
+ * (from `modules`), one worker per queue so each type keeps its own concurrency, Gordon's
+ * failed lists and error script on final failures and malformed entries, the stats server,
+ * and presence keys for `errand status`.
+ */
+import { pathToFileURL } from 'node:url';
+import { Errand } from '../core/errand.ts';
+import type { TaskEventBase, WorkerEvents } from '../core/worker/events.ts';
+import type { Worker } from '../core/worker/worker.ts';
+import { killGroup } from './command-runner.ts';
+import { type CommandHooks, commandHandler } from './command-task.ts';
+import type { CommandTaskConfig, DaemonConfig } from './config-types.ts';
+import { ErrorNotifier } from './error-script.ts';
+import { failedEntry, gordonCodec } from './gordon-codec.ts';
+import type { Logger } from './logger.ts';
+import { internalErrorText, malformedText, taskFailedText } from './notifications.ts';
+import { runPresence } from './presence.ts';
+import { SideRedis } from './side-redis.ts';
+import { type StatsServer, startStatsServer, TaskCounter } from './stats-server.ts';
+import { ERRAND_VERSION } from './version.ts';
+
+/** Infrastructure errors reach the error script at most this often (an outage repeats them). */
+const INTERNAL_NOTIFY_EVERY_MS = 60_000;
+
+export const isRedisUrl = (url: string): boolean => /^rediss?:/.test(url);
+
+/** Errand options for a config: Gordon/Goophry types read and write `<queue_key>:<type>` lists. */
+export function errandFor(config: DaemonConfig, log?: Logger): Errand {
+  const queues: Record<string, { listKey: string; codec: ReturnType<typeof gordonCodec> }> = {};
+  if (config.flavour !== 'errand') {
+    for (const t of config.tasks) {
+      queues[t.queue] = { listKey: `${config.queueKey ?? ''}:${t.name}`, codec: gordonCodec(t.name, config.flavour) };
+    }
+  }
+  const logger = log
+    ? {
+        debug: (m: string, f?: Record<string, unknown>) => log.debug(m, plain(f)),
+        info: (m: string, f?: Record<string, unknown>) => log.info(m, plain(f)),
+        warn: (m: string, f?: Record<string, unknown>) => log.warn(m, plain(f)),
+        error: (m: string, f?: Record<string, unknown>) => log.error(m, plain(f)),
+      }
+    : undefined;
+  return new Errand({
+    ...(config.broker ? { broker: config.broker } : {}),
+    prefix: config.prefix,
+    queues,
+    ...(logger ? { logger } : {}),
+  });
+}
+
+const plain = (fields: Record<string, unknown> | undefined) =>
+  Object.fromEntries(
+    Object.entries(fields ?? {}).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? v : String(v)]),
+  );
+
+/** Registers every command task type on `errand` (also used by `errand send` so routing matches). */
+export function registerCommandTasks(errand: Errand, config: DaemonConfig, hooks: CommandHooks): void {
+  for (const t of config.tasks) {
+    errand.task(t.name, commandHandler(t, hooks), {
+      queue: t.queue,
+      retries: t.retries,
+      ...(t.backoff ? { backoff: t.backoff } : {}),
+      ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
+    });
+  }
+}
+
+/** Imports each module and calls its default (or `register`) export with the Errand instance. */
+export async function loadModules(errand: Errand, modules: readonly string[]): Promise<void> {
+  for (const [i, file] of modules.entries()) {
+    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; register?: unknown };
+    const register = typeof mod.default === 'function' ? mod.default : mod.register;
+    if (typeof register !== 'function') {
+      throw new Error(`modules[${i}]: ${file} must export a default function (errand) => void that defines its tasks`);
+    }
+    await (register as (e: Errand) => unknown)(errand);
+  }
+}
+
+export class Daemon {
+  readonly errand: Errand;
+  private readonly workers: Worker[] = [];
+  private readonly children = new Map<string, number>();
+  private readonly counter: TaskCounter;
+  private readonly notifier: ErrorNotifier;
+  private readonly side: SideRedis | undefined;
+  private readonly byQueue = new Map<string, CommandTaskConfig>();
+  private readonly presenceAbort = new AbortController();
+  private presence: Promise<void> | undefined;
+  private stats: StatsServer | undefined;
+  private lastInternalNotice = 0;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly config: DaemonConfig,
+    private readonly log: Logger,
+  ) {
+    this.errand = errandFor(config, log);
+    this.counter = new TaskCounter(config.tasks.map((t) => t.name));
+    this.notifier = new ErrorNotifier(config.errorScript, config.tempDir, log);
+    for (const t of config.tasks) this.byQueue.set(t.queue, t);
+    this.side = isRedisUrl(config.broker)
+      ? new SideRedis(config.broker, (err) => log.debug('side connection error', { error: err.message }))
+      : undefined;
+  }
+
+  /** Queues and the concurrency of the worker consuming each. */
+  private plan(): Map<string, number> {
+    const plan = new Map<string, number>();
+    for (const t of this.config.tasks) plan.set(t.queue, (plan.get(t.queue) ?? 0) + t.concurrency);
+    if (this.config.modules.length > 0) {
+      const commandNames = new Set(this.config.tasks.map((t) => t.name));
+      const queues = new Set(this.config.moduleQueues);
+      for (const name of this.errand.runtime.taskNames()) {
+        const def = this.errand.runtime.definition(name);
+        if (def && !commandNames.has(name)) queues.add(this.errand.runtime.queueOf(def));
+      }
+      for (const q of queues) plan.set(q, (plan.get(q) ?? 0) + this.config.moduleConcurrency);
+    }
+    return plan;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    for (const w of config.warnings) log.info(`config: ${w}`);
+    registerCommandTasks(this.errand, config, this.hooks);
+    await loadModules(this.errand, config.modules);
+    if (config.stats) {
+      try {
+        this.stats = await startStatsServer(config.stats, config.flavour, this.counter, ERRAND_VERSION);
+        log.info('Serving stats', { url: this.stats.url });
+      } catch (err) {
+        // Gordon keeps running when the stats server cannot listen.
+        this.internalError(`stats.serve(): ${(err as Error).message}`);
+      }
+    }
+    for (const [queue, concurrency] of this.plan()) {
+      const worker = this.errand.worker({
+        queues: [queue],
+        concurrency,
+        leaseMs: config.leaseMs,
+        shutdownMs: config.shutdownMs,
+        handleSignals: false,
+      });
+      this.listen(worker);
+      await worker.start();
+      this.workers.push(worker);
+      log.debug('Created queue worker', { queue, concurrency });
+    }
+    if (this.side) {
+      this.presence = runPresence(
+        this.side,
+        config.prefix,
+        () => ({
+          startedAt: this.counter.startedAt,
+          version: ERRAND_VERSION,
+          queues: [...this.plan().keys()],
+          running: this.workers.reduce((n, w) => n + w.active, 0),
+        }),
+        (err) => log.debug('presence update failed', { error: err.message }),
+        this.presenceAbort.signal,
+      );
+    }
+    log.info('Up and waiting for tasks', {
+      config: config.file,
+      flavour: config.flavour,
+      types: this.errand.runtime.taskNames().join(','),
+    });
+  }
+
+  private readonly hooks: CommandHooks = {
+    started: (task, id, args) => {
+      this.counter.started(task.name);
+      this.log.debug('Executing task', { task: task.name, id, args: JSON.stringify(args) });
+    },
+    child: (id, pid) => {
+      if (pid === undefined) this.children.delete(id);
+      else this.children.set(id, pid);
+    },
+  };
+
+  private listen(worker: Worker): void {
+    worker.on('completed', (e) =>
+      this.log.info('task completed', { task: e.task, id: e.id, attempt: e.attempt, ms: Math.round(e.durationMs) }),
+    );
+    worker.on('retrying', (e) =>
+      this.log.warn('task failed, will retry', {
+        task: e.task,
+        id: e.id,
+        attempt: e.attempt,
+        error: e.error.message,
+        delay_ms: e.delayMs,
+      }),
+    );
+    worker.on('failed', (e) => this.onFailed(e));
+    worker.on('dead', (e) => this.onDead(e));
+    worker.on('error', (err) => this.internalError(`broker error: ${err.message}`));
+  }
+
+  private onFailed(e: TaskEventBase & WorkerEvents['failed']): void {
+    const { config } = this;
+    const error = e.error.message;
+    this.log.error('task failed', { task: e.task, id: e.id, attempt: e.attempt, error });
+    const task = this.byQueue.get(e.queue);
+    const args = e.message.args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a)));
+    const env = e.message.env ?? {};
+    if (task && config.flavour !== 'errand') this.pushFailed(task, failedEntry(config.flavour, args, env, error));
+    const payload = JSON.stringify({ args, env });
+    this.notifier.notify(taskFailedText(config.flavour, e.task, task?.program ?? e.task, payload, args, error));
+  }
+
+  private onDead(e: WorkerEvents['dead']): void {
+    const { config } = this;
+    this.log.error('malformed task', { queue: e.queue, reason: e.reason, payload: e.body });
+    const task = this.byQueue.get(e.queue);
+    if (task && config.flavour !== 'errand') {
+      this.pushFailed(task, failedEntry(config.flavour, [], {}, e.reason, e.body));
+    }
+    this.notifier.notify(malformedText(config.flavour, e.queue, e.body, e.reason));
+  }
+
+  /** RPUSH `<queue_key>:<type>:failed` + EXPIRE, when the type has a failed-list TTL. */
+  private pushFailed(task: CommandTaskConfig, entry: string): void {
+    const side = this.side;
+    if (!side || task.failedTtlSec <= 0) return;
+    const key = `${this.config.queueKey ?? ''}:${task.name}:failed`;
+    side
+      .run('failed list', (c) => c.multi().rPush(key, entry).expire(key, task.failedTtlSec).exec())
+      .catch((err: unknown) =>
+        this.internalError(`failedTaskWorker(), RPUSH: ${(err as Error).message}\nPayload:\n${entry}`),
+      );
+  }
+
+  private internalError(text: string): void {
+    this.log.error(text);
+    const now = Date.now();
+    if (now - this.lastInternalNotice < INTERNAL_NOTIFY_EVERY_MS) return;
+    this.lastInternalNotice = now;
+    this.notifier.notify(internalErrorText(text));
+  }
+
+  /** Tasks running now, across workers. */
+  get running(): number {
+    return this.workers.reduce((n, w) => n + w.active, 0);
+  }
+
+  /**
+   * Graceful stop: no new tasks; running ones get `shutdownMs` to finish, then are aborted
+   * (their process groups signalled) and handed back to the queue.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.log.info('Stopping', { running: this.running, deadline_ms: this.config.shutdownMs });
+    this.presenceAbort.abort();
+    await Promise.all(this.workers.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
+    await this.errand.close();
+    await this.notifier.idle(AbortSignal.timeout(10_000));
+    await this.presence;
+    await this.stats?.close();
+    await this.side?.close();
+    this.log.info('Stopped');
+  }
+
+  /**
+   * Second signal: stop at once. Running tasks are handed back to the queue, and their
+   * process groups are killed.
+   */
+  hurry(): void {
+    this.log.warn('Stopping now', { running: this.running });
+    for (const w of this.workers) {
+      // The worker's own "second signal" path: skip the drain wait, abort and release.
+      (w as unknown as { hurry?: AbortController }).hurry?.abort();
+    }
+    // Let the workers mark the tasks released before their children die.
+    setImmediate(() => {
+      for (const pid of this.children.values()) killGroup(pid, 'SIGKILL');
+    });
+    this.stop().catch((err: unknown) => this.log.error('stop failed', { error: String(err) }));
+  }
+}

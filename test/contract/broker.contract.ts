@@ -1,0 +1,315 @@
+/**
+ * The broker contract: one set of tests every broker must pass. A broker that cannot meet a
+ * test declares it in `skip` with a reason; the test then shows as skipped with that reason.
+ *
+ * Usage (in a *.test.ts file):
+ *   runBrokerContract({ name: 'redis', create: async () => ({ broker, backend, peer, close }) });
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { Broker, ResultBackend, TaskRecord } from '../../src/core/port.ts';
+
+export interface ContractStores {
+  readonly broker: Broker;
+  readonly backend: ResultBackend;
+}
+
+export interface ContractFixture extends ContractStores {
+  /** A second client of the same store (another process would see it this way); shared brokers only. */
+  readonly peer?: () => Promise<ContractStores>;
+  readonly close: () => Promise<void>;
+}
+
+export interface ContractOptions {
+  readonly name: string;
+  /** A fresh, isolated store for one test. */
+  readonly create: () => Promise<ContractFixture>;
+  readonly skip?: ReadonlyArray<{ readonly reason: string; readonly tests: readonly string[] }>;
+}
+
+const LEASE = 1000;
+const request = (now: number, max = 10, maxDeliveries = 5) => ({ max, leaseMs: LEASE, maxDeliveries, now });
+const bodies = (n: number, tag = 'm') => Array.from({ length: n }, (_, i) => ({ body: JSON.stringify({ tag, i }) }));
+
+export function runBrokerContract(options: ContractOptions): void {
+  const skipReason = (test: string): string | undefined =>
+    options.skip?.find((s) => s.tests.includes(test))?.reason;
+
+  describe(`broker contract: ${options.name}`, () => {
+    const open: ContractFixture[] = [];
+    after(async () => {
+      await Promise.all(open.map((f) => f.close()));
+    });
+    const fixture = async (): Promise<ContractFixture> => {
+      const f = await options.create();
+      open.push(f);
+      return f;
+    };
+    const test = (title: string, fn: (f: ContractFixture) => Promise<void>): void => {
+      const reason = skipReason(title);
+      it(title, reason ? { skip: reason } : {}, async () => fn(await fixture()));
+    };
+
+    test('reserves in FIFO order with unique tokens, at most max', async ({ broker }) => {
+      await broker.enqueue('q', bodies(5), 60_000);
+      const now = Date.now();
+      const first = await broker.reserve('q', request(now, 3));
+      const second = await broker.reserve('q', request(now, 10));
+      assert.deepEqual(
+        [...first.messages, ...second.messages].map((m) => JSON.parse(m.body).i),
+        [0, 1, 2, 3, 4],
+      );
+      assert.equal(first.messages.length, 3);
+      const tokens = new Set([...first.messages, ...second.messages].map((m) => m.token));
+      assert.equal(tokens.size, 5);
+      assert.ok([...first.messages, ...second.messages].every((m) => m.delivery === 1));
+      assert.deepEqual(await broker.reserve('q', request(now)), { messages: [], nextDueAt: undefined });
+    });
+
+    test('stores bodies byte for byte', async ({ broker }) => {
+      const odd = ['{"task":"x","args":["é ✓ 😀 \\u0000"]}', 'not json at all', 'x'.repeat(200_000), '{}'];
+      await broker.enqueue('q', odd.map((body) => ({ body })), 60_000);
+      const got = await broker.reserve('q', request(Date.now()));
+      assert.deepEqual(
+        got.messages.map((m) => m.body),
+        odd,
+      );
+    });
+
+    test('an acknowledged message is gone for good', async ({ broker }) => {
+      await broker.enqueue('q', bodies(2), 60_000);
+      const now = Date.now();
+      const { messages } = await broker.reserve('q', request(now));
+      const settled = await broker.settle('q', { acks: messages.map((m) => m.token) }, now);
+      assert.deepEqual(settled.lost, []);
+      const later = await broker.reserve('q', request(now + 10 * LEASE));
+      assert.equal(later.messages.length, 0);
+      assert.deepEqual(await broker.stats('q'), { waiting: 0, delayed: 0, leased: 0, dead: 0 });
+    });
+
+    test('an expired lease is delivered again, first, with its delivery counted', async ({ broker }) => {
+      await broker.enqueue('q', bodies(1, 'old'), 60_000);
+      const now = Date.now();
+      const [leased] = (await broker.reserve('q', request(now))).messages;
+      await broker.enqueue('q', bodies(1, 'new'), 60_000);
+      const again = await broker.reserve('q', request(now + 2 * LEASE, 1));
+      assert.equal(again.messages.length, 1);
+      assert.equal(again.messages[0]!.body, leased!.body);
+      assert.equal(again.messages[0]!.delivery, 2);
+      assert.notEqual(again.messages[0]!.token, leased!.token);
+    });
+
+    test('a settle or extend with a stale token is reported lost and not applied', async ({ broker }) => {
+      await broker.enqueue('q', bodies(1), 60_000);
+      const now = Date.now();
+      const [stale] = (await broker.reserve('q', request(now))).messages;
+      const [fresh] = (await broker.reserve('q', request(now + 2 * LEASE))).messages;
+      assert.ok(fresh);
+      assert.deepEqual(await broker.extend('q', [stale!.token], LEASE, now + 2 * LEASE), [stale!.token]);
+      const settled = await broker.settle('q', { acks: [stale!.token] }, now + 2 * LEASE);
+      assert.deepEqual(settled.lost, [stale!.token]);
+      assert.equal((await broker.stats('q')).leased, 1, 'the fresh lease is untouched');
+      assert.deepEqual((await broker.settle('q', { acks: [fresh.token] }, now + 2 * LEASE)).lost, []);
+    });
+
+    test('a message delivered maxDeliveries times without finishing is dead-lettered', async ({ broker }) => {
+      await broker.enqueue('q', bodies(1), 60_000);
+      let now = Date.now();
+      for (let delivery = 1; delivery <= 3; delivery++) {
+        const { messages } = await broker.reserve('q', request(now, 10, 3));
+        assert.equal(messages.length, 1, `delivery ${delivery}`);
+        assert.equal(messages[0]!.delivery, delivery);
+        now += 2 * LEASE;
+      }
+      const after = await broker.reserve('q', request(now, 10, 3));
+      assert.equal(after.messages.length, 0);
+      const dead = await broker.listDead('q', 0, 10);
+      assert.equal(dead.length, 1);
+      assert.equal(dead[0]!.reason, 'delivered 3 times without finishing');
+      assert.equal(dead[0]!.body, bodies(1)[0]!.body);
+    });
+
+    test('extend keeps a lease alive past its first deadline', async ({ broker }) => {
+      await broker.enqueue('q', bodies(1), 60_000);
+      const now = Date.now();
+      const [leased] = (await broker.reserve('q', request(now))).messages;
+      assert.deepEqual(await broker.extend('q', [leased!.token], LEASE, now + 0.8 * LEASE), []);
+      assert.equal((await broker.reserve('q', request(now + 1.5 * LEASE))).messages.length, 0);
+      assert.equal((await broker.reserve('q', request(now + 2.5 * LEASE))).messages.length, 1);
+    });
+
+    test('a delayed message waits until due and reports the next due time', async ({ broker }) => {
+      const now = Date.now();
+      await broker.enqueue('q', [{ body: 'late', dueAt: now + 60_000 }, { body: 'soon', dueAt: now + 30_000 }], 60_000);
+      const early = await broker.reserve('q', request(now));
+      assert.equal(early.messages.length, 0);
+      assert.equal(early.nextDueAt, now + 30_000);
+      const due = await broker.reserve('q', request(now + 30_000));
+      assert.deepEqual(
+        due.messages.map((m) => m.body),
+        ['soon'],
+      );
+      assert.equal(due.nextDueAt, now + 60_000);
+      assert.deepEqual(await broker.stats('q'), { waiting: 0, delayed: 1, leased: 1, dead: 0 });
+    });
+
+    test('a retry replaces the body and waits for its due time', async ({ broker }) => {
+      await broker.enqueue('q', [{ body: 'attempt-1' }], 60_000);
+      const now = Date.now();
+      const [leased] = (await broker.reserve('q', request(now))).messages;
+      await broker.settle('q', { retries: [{ token: leased!.token, body: 'attempt-2', dueAt: now + 5000 }] }, now);
+      assert.equal((await broker.reserve('q', request(now + 1000))).messages.length, 0);
+      const again = await broker.reserve('q', request(now + 5000));
+      assert.deepEqual(
+        again.messages.map((m) => [m.body, m.delivery]),
+        [['attempt-2', 1]],
+      );
+    });
+
+    test('a released message goes back to the head at once, not counted as a delivery', async ({ broker }) => {
+      await broker.enqueue('q', bodies(3), 60_000);
+      const now = Date.now();
+      const { messages } = await broker.reserve('q', request(now, 2));
+      await broker.settle('q', { releases: messages.map((m) => m.token) }, now);
+      const again = await broker.reserve('q', request(now, 10));
+      assert.deepEqual(
+        again.messages.map((m) => [JSON.parse(m.body).i, m.delivery]),
+        [
+          [0, 1],
+          [1, 1],
+          [2, 1],
+        ],
+      );
+    });
+
+    test('dead letters are listed newest first, retried and purged', async ({ broker }) => {
+      await broker.enqueue('q', bodies(3), 60_000);
+      const now = Date.now();
+      const { messages } = await broker.reserve('q', request(now));
+      for (const [i, m] of messages.entries()) {
+        await broker.settle('q', { deadLetters: [{ token: m.token, reason: `reason ${i}` }] }, now + i);
+      }
+      const dead = await broker.listDead('q', 0, 10);
+      assert.deepEqual(
+        dead.map((d) => d.reason),
+        ['reason 2', 'reason 1', 'reason 0'],
+      );
+      assert.deepEqual(
+        (await broker.listDead('q', 1, 1)).map((d) => d.reason),
+        ['reason 1'],
+      );
+      assert.equal(await broker.retryDead('q', [dead[0]!.key], ['replaced']), 1);
+      const back = await broker.reserve('q', request(now + 10));
+      assert.deepEqual(
+        back.messages.map((m) => m.body),
+        ['replaced'],
+      );
+      assert.equal(await broker.purgeDead('q', [dead[1]!.key]), 1);
+      assert.equal((await broker.stats('q')).dead, 1);
+      assert.equal(await broker.purgeDead('q'), 1);
+      assert.deepEqual(await broker.listDead('q', 0, 10), []);
+    });
+
+    test('a dedupe key enqueues once', async ({ broker }) => {
+      const first = await broker.enqueue('q', [{ body: 'a', dedupeKey: 'k1' }], 60_000);
+      const second = await broker.enqueue('q', [{ body: 'b', dedupeKey: 'k1' }, { body: 'c', dedupeKey: 'k2' }], 60_000);
+      assert.deepEqual(first, ['queued']);
+      assert.deepEqual(second, ['duplicate', 'queued']);
+      assert.deepEqual(
+        (await broker.reserve('q', request(Date.now()))).messages.map((m) => m.body),
+        ['a', 'c'],
+      );
+    });
+
+    test('queues are isolated', async ({ broker }) => {
+      await broker.enqueue('a', [{ body: 'in a' }], 60_000);
+      assert.equal((await broker.reserve('b', request(Date.now()))).messages.length, 0);
+      assert.equal((await broker.reserve('a', request(Date.now()))).messages.length, 1);
+    });
+
+    test('concurrent reserves never hand out one message twice', async ({ broker, peer }) => {
+      await broker.enqueue('q', bodies(200), 60_000);
+      const other = peer ? (await peer()).broker : broker;
+      const now = Date.now();
+      const batches = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? other : broker).reserve('q', request(now, 15))),
+      );
+      const seen = batches.flatMap((b) => b.messages.map((m) => m.body));
+      assert.equal(seen.length, 200);
+      assert.equal(new Set(seen).size, 200);
+    });
+
+    test('waitForWork wakes on a new message, at its deadline, and on abort', async ({ broker, peer }) => {
+      const producer = peer ? (await peer()).broker : broker;
+      const never = new AbortController().signal;
+      let t = Date.now();
+      const waiting = broker.waitForWork('q', t + 5000, never);
+      setTimeout(() => void producer.enqueue('q', [{ body: 'x' }], 60_000), 100);
+      await waiting;
+      assert.ok(Date.now() - t < 2500, `woke after ${Date.now() - t} ms`);
+      assert.equal((await broker.reserve('q', request(Date.now()))).messages.length, 1);
+
+      t = Date.now();
+      await broker.waitForWork('q', t + 300, never);
+      assert.ok(Date.now() - t < 2500, `deadline honoured (${Date.now() - t} ms)`);
+
+      const ac = new AbortController();
+      t = Date.now();
+      setTimeout(() => ac.abort(), 100);
+      await broker.waitForWork('q', t + 60_000, ac.signal);
+      assert.ok(Date.now() - t < 2500, `abort honoured (${Date.now() - t} ms)`);
+    });
+
+    test('a delayed message sent while a worker waits wakes it by its due time', async ({ broker, peer }) => {
+      const producer = peer ? (await peer()).broker : broker;
+      const never = new AbortController().signal;
+      const t = Date.now();
+      const reserved = await broker.reserve('q', request(t));
+      assert.equal(reserved.nextDueAt, undefined);
+      const waiting = broker.waitForWork('q', t + 10_000, never);
+      await producer.enqueue('q', [{ body: 'soon', dueAt: t + 200 }], 60_000);
+      await waiting;
+      const woke = Date.now() - t;
+      assert.ok(woke < 2500, `woke after ${woke} ms`);
+      let next = await broker.reserve('q', request(Date.now()));
+      if (next.messages.length === 0) {
+        assert.ok(next.nextDueAt !== undefined && next.nextDueAt <= t + 200, 'the due time is reported');
+        await broker.waitForWork('q', next.nextDueAt, never);
+        next = await broker.reserve('q', request(Math.max(Date.now(), t + 200)));
+      }
+      assert.deepEqual(
+        next.messages.map((m) => m.body),
+        ['soon'],
+      );
+    });
+
+    test('results: write, read, expire, and notify final states', async ({ backend, peer }) => {
+      const other = peer ? (await peer()).backend : backend;
+      const heard: string[] = [];
+      const stop = await other.onFinal((ids) => heard.push(...ids));
+      const now = Date.now();
+      const record = (id: string, state: TaskRecord['state']): TaskRecord => ({
+        id,
+        task: 't',
+        queue: 'q',
+        state,
+        attempt: 1,
+        createdAt: now,
+        updatedAt: now,
+        ...(state === 'SUCCESS' && { result: { n: 1 } }),
+      });
+      await backend.write([record('a', 'STARTED'), record('b', 'SUCCESS')], 60_000);
+      await backend.write([record('short', 'SUCCESS')], 200);
+      assert.deepEqual(await backend.read('b'), record('b', 'SUCCESS'));
+      assert.equal((await backend.read('a'))?.state, 'STARTED');
+      assert.equal(await backend.read('missing'), undefined);
+      const deadline = Date.now() + 3000;
+      while (!heard.includes('b') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(heard.includes('b'), 'final state notified');
+      assert.ok(!heard.includes('a'), 'non-final state not notified');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(await backend.read('short'), undefined, 'expired');
+      await stop();
+    });
+  });
+}

@@ -1,0 +1,3 @@
+import { runErrandSuite } from './contract/errand.suite.ts';
+
+runErrandSuite({ name: 'memory', shared: false, errandOptions: () => ({ broker: 'memory:' }) });
