@@ -19,13 +19,19 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 /** Polls `check` until it returns true, or fails after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -38,6 +44,8 @@ export interface PrivateRedis {
   readonly url: string;
   readonly dir: string;
   stop(): Promise<void>;
+  /** Start again after stop(), same port and data directory. */
+  start(): Promise<void>;
   /** Graceful SHUTDOWN (AOF flushed), then start again on the same port and data directory. */
   restart(downMs?: number): Promise<void>;
 }
@@ -52,21 +60,35 @@ export async function startPrivateRedis(options: { appendonly?: boolean } = {}):
     child = spawn(
       'redis-server',
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-        '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        options.appendonly ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
       ],
       { stdio: 'ignore' },
     );
     const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
     client.on('error', () => {});
-    await eventually(async () => {
-      try {
-        if (!client.isOpen) await client.connect();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 10_000, `redis-server on port ${port}`);
+    await eventually(
+      async () => {
+        try {
+          if (!client.isOpen) await client.connect();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      `redis-server on port ${port}`,
+    );
     // Check the server answering is ours: the process we spawned, by its pid.
     const info = (await client.sendCommand(['INFO', 'server'])) as string;
     const pid = /process_id:(\d+)/.exec(info)?.[1];
@@ -87,6 +109,7 @@ export async function startPrivateRedis(options: { appendonly?: boolean } = {}):
     dir,
     url: `redis://127.0.0.1:${port}`,
     stop,
+    start: launch,
     restart: async (downMs = 0) => {
       await stop();
       await new Promise((r) => setTimeout(r, downMs));

@@ -25,7 +25,8 @@ function doneIds(...files: string[]): string[] {
   return files.flatMap((f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []));
 }
 
-const exited = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+const exited = (child: ChildProcess) =>
+  new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
 
 describe('reliability on Redis', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -98,8 +99,21 @@ describe('reliability on Redis', () => {
     const first = await work.sendBulk(Array.from({ length: 2000 }, (_, i) => [i] as [number]));
     assert.equal(first.length, 2000);
     await eventually(() => ran.size >= 200, 30_000, 'progress before the restart');
-    await redis.restart(500);
-    const second = await work.sendBulk(Array.from({ length: 500 }, (_, i) => [2000 + i] as [number]));
+    await redis.stop();
+    // While Redis is down: a send waits for it (it is not lost), and the worker backs off instead of spinning.
+    const errorsBefore = errors.length;
+    const cpuBefore = process.cpuUsage();
+    const sending = work.sendBulk(Array.from({ length: 500 }, (_, i) => [2000 + i] as [number]));
+    await new Promise((r) => setTimeout(r, 1500));
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    assert.ok(cpuMs < 750, `the process used ${cpuMs} ms of CPU in 1.5 s of outage: no busy loop`);
+    assert.ok(
+      errors.length - errorsBefore < 40,
+      `${errors.length - errorsBefore} errors in 1.5 s: backing off`,
+    );
+    await redis.start();
+    const second = await sending;
     assert.equal(second.length, 500);
     await eventually(() => ran.size === 2500, 60_000, `all 2500 tasks to run (ran ${ran.size})`);
     const last = await second[499]!.result({ timeoutMs: 10_000 });

@@ -12,7 +12,12 @@ export interface BackoffSpec {
   readonly jitter?: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffSpec = { type: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000, jitter: 0.1 };
+export const DEFAULT_BACKOFF: BackoffSpec = {
+  type: 'exponential',
+  delayMs: 1000,
+  maxDelayMs: 3_600_000,
+  jitter: 0.1,
+};
 
 /** Machinery's sequence: each value is the next Fibonacci number strictly greater than the last. */
 function fibonacci(n: number): number {
@@ -43,6 +48,7 @@ export function validateBackoff(spec: BackoffSpec): string | undefined {
   }
   if (!(spec.delayMs >= 0)) return 'backoff.delayMs must be a number >= 0';
   if (spec.maxDelayMs !== undefined && !(spec.maxDelayMs >= 0)) return 'backoff.maxDelayMs must be >= 0';
-  if (spec.jitter !== undefined && !(spec.jitter >= 0 && spec.jitter <= 1)) return 'backoff.jitter must be in [0, 1]';
+  if (spec.jitter !== undefined && !(spec.jitter >= 0 && spec.jitter <= 1))
+    return 'backoff.jitter must be in [0, 1]';
   return undefined;
 }

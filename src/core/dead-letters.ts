@@ -13,6 +13,8 @@ export interface DeadLetterView {
   readonly message?: TaskMessage;
 }
 
+const PAGE = 500;
+
 export class DeadLetters {
   constructor(
     private readonly runtime: Runtime,
@@ -42,31 +44,47 @@ export class DeadLetters {
 
   /** Send dead letters back to the queue with their attempts reset; all of them when `keys` is omitted. */
   async retry(keys?: readonly string[]): Promise<number> {
+    const wanted = keys === undefined ? undefined : new Set(keys);
+    let moved = 0;
+    let offset = 0;
+    for (;;) {
+      const page = await this.list({ offset, limit: PAGE });
+      const chosen = wanted === undefined ? page : page.filter((entry) => wanted.has(entry.key));
+      if (chosen.length > 0) moved += await this.requeue(chosen);
+      for (const entry of chosen) wanted?.delete(entry.key);
+      // Moved entries leave the list; when retrying all, the next page starts at 0 again.
+      offset = wanted === undefined ? 0 : offset + page.length - chosen.length;
+      if (page.length < PAGE || (chosen.length === 0 && wanted === undefined) || wanted?.size === 0)
+        return moved;
+    }
+  }
+
+  private async requeue(entries: readonly DeadLetterView[]): Promise<number> {
     const { broker, backend } = await this.runtime.stores();
     const codec = this.runtime.codec(this.queue);
-    let moved = 0;
-    for (;;) {
-      const page = await this.list({ limit: 500 });
-      const chosen = keys === undefined ? page : page.filter((entry) => keys.includes(entry.key));
-      if (chosen.length === 0) return moved;
-      const bodies = chosen.map((entry) => (entry.message ? codec.encode({ ...entry.message, attempt: 0 }) : entry.body));
-      // The old FAILURE record would answer result() at once: the task is pending again.
-      const now = Date.now();
-      await backend.write(
-        chosen.flatMap(({ message }) =>
-          message
-            ? [{ id: message.id, task: message.task, queue: this.queue, state: 'PENDING' as const, attempt: 0, createdAt: message.createdAt ?? now, updatedAt: now }]
-            : [],
-        ),
-        this.runtime.options.resultTtlMs,
-      );
-      moved += await broker.retryDead(
-        this.queue,
-        chosen.map((entry) => entry.key),
-        bodies,
-      );
-      if (keys !== undefined || page.length < 500) return moved;
-    }
+    const now = Date.now();
+    // The old FAILURE record would answer result() at once: the task is pending again.
+    const pending = entries.flatMap(({ message }) =>
+      message
+        ? [
+            {
+              id: message.id,
+              task: message.task,
+              queue: this.queue,
+              state: 'PENDING' as const,
+              attempt: 0,
+              createdAt: message.createdAt ?? now,
+              updatedAt: now,
+            },
+          ]
+        : [],
+    );
+    await backend.write(pending, this.runtime.options.resultTtlMs);
+    return broker.retryDead(
+      this.queue,
+      entries.map((entry) => entry.key),
+      entries.map((entry) => (entry.message ? codec.encode({ ...entry.message, attempt: 0 }) : entry.body)),
+    );
   }
 
   /** Delete dead letters; all of them when `keys` is omitted. */

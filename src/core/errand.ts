@@ -15,7 +15,7 @@ import {
 } from './options.ts';
 import type { QueueStats, TaskRecord } from './port.ts';
 import { DEFAULT_BROKER_URL, openStores, type Stores } from './resolve.ts';
-import { ResultWaiter, valueOf } from './results.ts';
+import { outcomeOf, ResultWaiter } from './results.ts';
 import { type Handler, type ResultOptions, type SentTask, Task, type TaskDefinition } from './task.ts';
 import { Worker, type WorkerOptions } from './worker/worker.ts';
 
@@ -68,14 +68,21 @@ export class Errand {
       typeof source === 'string'
         ? await openStores(source, this.options)
         : { broker: source!, backend: this.backendOverride };
-    if (!stores.backend) throw new ErrandConfigError('backend', 'a Broker instance needs a result backend too');
+    if (!stores.backend)
+      throw new ErrandConfigError('backend', 'a Broker instance needs a result backend too');
     return { broker: stores.broker, backend: this.backendOverride ?? stores.backend };
   }
 
   /** Define a task. Its handler's parameter and return types become send()'s and result()'s. */
-  task<A extends unknown[], R>(name: string, handler: Handler<A, R>, options: TaskOptions = {}): Task<A, Awaited<R>> {
-    if (typeof name !== 'string' || name === '') throw new ErrandConfigError('task', 'name must be a non-empty string');
-    if (this.definitions.has(name)) throw new ErrandConfigError(`task("${name}")`, 'a task with this name is already defined');
+  task<A extends unknown[], R>(
+    name: string,
+    handler: Handler<A, R>,
+    options: TaskOptions = {},
+  ): Task<A, Awaited<R>> {
+    if (typeof name !== 'string' || name === '')
+      throw new ErrandConfigError('task', 'name must be a non-empty string');
+    if (this.definitions.has(name))
+      throw new ErrandConfigError(`task("${name}")`, 'a task with this name is already defined');
     validateSendOptions(`task("${name}")`, options);
     const definition = { name, handler, options } as TaskDefinition<unknown[], unknown>;
     this.definitions.set(name, definition);
@@ -83,13 +90,20 @@ export class Errand {
   }
 
   /** Send a task by name (the handler may live in another process). */
-  async send<R = unknown>(name: string, args: readonly unknown[], options: SendOptions = {}): Promise<SentTask<R>> {
+  async send<R = unknown>(
+    name: string,
+    args: readonly unknown[],
+    options: SendOptions = {},
+  ): Promise<SentTask<R>> {
     const defaults = this.definitions.get(name)?.options ?? {};
     const [sent] = await this.sendMany<R>(name, [args], { ...defaults, ...options });
     return sent!;
   }
 
-  private readonly sender = { sendMany: <R>(task: string, argsList: readonly (readonly unknown[])[], options: SendOptions) => this.sendMany<R>(task, argsList, options) };
+  private readonly sender = {
+    sendMany: <R>(task: string, argsList: readonly (readonly unknown[])[], options: SendOptions) =>
+      this.sendMany<R>(task, argsList, options),
+  };
 
   private async sendMany<R>(
     task: string,
@@ -105,7 +119,8 @@ export class Errand {
     const now = Date.now();
     const dueAt = dueAtOf(options, now);
     const entries = argsList.map((args, i) => {
-      if (!Array.isArray(args)) throw new ErrandConfigError(`send("${task}").args[${i}]`, 'must be an array of arguments');
+      if (!Array.isArray(args))
+        throw new ErrandConfigError(`send("${task}").args[${i}]`, 'must be an array of arguments');
       const message: TaskMessage = {
         v: WIRE_VERSION,
         id: options.id ?? randomUUID(),
@@ -125,7 +140,14 @@ export class Errand {
           `the message is ${bytes} bytes, over maxMessageBytes (${this.options.maxMessageBytes})`,
         );
       }
-      return { message, entry: { body, ...(dueAt !== undefined && { dueAt }), ...(options.id !== undefined && { dedupeKey: options.id }) } };
+      return {
+        message,
+        entry: {
+          body,
+          ...(dueAt !== undefined && { dueAt }),
+          ...(options.id !== undefined && { dedupeKey: options.id }),
+        },
+      };
     });
     const { broker } = await this.stores();
     const outcomes = await broker.enqueue(
@@ -133,7 +155,9 @@ export class Errand {
       entries.map((e) => e.entry),
       this.options.resultTtlMs,
     );
-    return entries.map(({ message }, i) => this.sentTask<R>(message.id, task, queue, outcomes[i] === 'duplicate'));
+    return entries.map(({ message }, i) =>
+      this.sentTask<R>(message.id, task, queue, outcomes[i] === 'duplicate'),
+    );
   }
 
   private sentTask<R>(id: string, task: string, queue: string, duplicate: boolean): SentTask<R> {
@@ -149,7 +173,7 @@ export class Errand {
 
   /** Wait for the result of any task id (from any process sharing the result backend). */
   async result<R = unknown>(id: string, options: ResultOptions = {}): Promise<R> {
-    return valueOf<R>(await this.waiter.waitFinal(id, options));
+    return outcomeOf<R>(await this.waiter.waitFinal(id, options));
   }
 
   /** The stored record of a task id, or undefined if none is stored (not started yet, or expired). */

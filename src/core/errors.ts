@@ -66,7 +66,9 @@ export class ErrandConfigError extends Error {
 export function toErrorInfo(err: unknown): TaskErrorInfo {
   if (err instanceof DoNotRetry && err.cause !== undefined) return toErrorInfo(err.cause);
   if (err instanceof Error) {
-    return err.stack ? { name: err.name, message: err.message, stack: err.stack } : { name: err.name, message: err.message };
+    return err.stack
+      ? { name: err.name, message: err.message, stack: err.stack }
+      : { name: err.name, message: err.message };
   }
-  return { name: 'Error', message: typeof err === 'string' ? err : JSON.stringify(err) ?? String(err) };
+  return { name: 'Error', message: typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err)) };
 }

@@ -57,7 +57,10 @@ function checkOptional(
 export function toMessage(value: unknown, newId: () => string): DecodeResult {
   if (!isPlainObject(value)) return { ok: false, reason: 'message is not a JSON object' };
   if (value.v !== undefined && value.v !== WIRE_VERSION) {
-    return { ok: false, reason: `unsupported message format version ${JSON.stringify(value.v)} (this worker reads 1)` };
+    return {
+      ok: false,
+      reason: `unsupported message format version ${JSON.stringify(value.v)} (this worker reads 1)`,
+    };
   }
   if (typeof value.task !== 'string' || value.task === '') {
     return { ok: false, reason: 'message has no task name ("task" must be a non-empty string)' };

@@ -80,14 +80,18 @@ const stderrLogger: Logger = {
 
 function positiveInt(key: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new ErrandConfigError(key, `must be a positive integer (got ${value})`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new ErrandConfigError(key, `must be a positive integer (got ${value})`);
   return value;
 }
 
 export function resolveOptions(options: ErrandOptions): ResolvedOptions {
   const prefix = options.prefix ?? 'errand';
   if (!/^[\w.:-]+$/.test(prefix)) {
-    throw new ErrandConfigError('prefix', `must contain only letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(prefix)})`);
+    throw new ErrandConfigError(
+      'prefix',
+      `must contain only letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(prefix)})`,
+    );
   }
   return {
     prefix,
@@ -117,7 +121,8 @@ export function validateSendOptions(where: string, options: SendOptions): void {
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
     bad('retries', `must be an integer >= 0 (got ${retries})`);
   }
-  if (timeoutMs !== undefined && !(timeoutMs > 0)) bad('timeoutMs', `must be a number > 0 (got ${timeoutMs})`);
+  if (timeoutMs !== undefined && !(timeoutMs > 0))
+    bad('timeoutMs', `must be a number > 0 (got ${timeoutMs})`);
   if (backoff !== undefined) {
     const problem = validateBackoff(backoff);
     if (problem) bad('backoff', problem);

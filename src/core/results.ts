@@ -30,7 +30,8 @@ export class ResultWaiter {
   async waitFinal(id: string, options: ResultOptions = {}): Promise<TaskRecord> {
     await this.listen();
     const backend = await this.backend();
-    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    const deadline =
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     let notified = new AbortController();
     const notify = (): void => notified.abort();
     let set = this.waiters.get(id);
@@ -63,7 +64,7 @@ export class ResultWaiter {
 }
 
 /** The task's value, or its error thrown as TaskFailedError. */
-export function valueOf<R>(record: TaskRecord): R {
+export function outcomeOf<R>(record: TaskRecord): R {
   if (record.state === 'FAILURE') {
     throw new TaskFailedError(record.id, record.error ?? { name: 'Error', message: 'task failed' });
   }

@@ -27,7 +27,11 @@ export interface SentTask<R> {
 
 /** What a Task needs from its Errand (kept narrow so tasks stay testable). */
 export interface TaskSender {
-  sendMany<R>(task: string, argsList: readonly (readonly unknown[])[], options: SendOptions): Promise<SentTask<R>[]>;
+  sendMany<R>(
+    task: string,
+    argsList: readonly (readonly unknown[])[],
+    options: SendOptions,
+  ): Promise<SentTask<R>[]>;
 }
 
 export interface TaskDefinition<A extends unknown[], R> {

@@ -64,7 +64,11 @@ export class MemoryBroker implements Broker {
     else queue.delayed.splice(at, 0, entry);
   }
 
-  async enqueue(name: string, entries: readonly EnqueueEntry[], dedupeTtlMs: number): Promise<EnqueueOutcome[]> {
+  async enqueue(
+    name: string,
+    entries: readonly EnqueueEntry[],
+    dedupeTtlMs: number,
+  ): Promise<EnqueueOutcome[]> {
     const queue = this.q(name);
     const now = Date.now();
     const outcomes = entries.map((entry): EnqueueOutcome => {
@@ -88,27 +92,30 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  private recoverExpired(name: string, queue: MemoryQueue, maxDeliveries: number, now: number): void {
+  private recoverExpired(queue: MemoryQueue, maxDeliveries: number, now: number): void {
+    const requeue: Stored[] = [];
     for (const [token, lease] of queue.leases) {
       if (lease.deadline > now) continue;
       queue.leases.delete(token);
       lease.stored.expired += 1;
       if (lease.stored.expired >= maxDeliveries) {
-        this.bury(name, queue, lease.stored.body, `delivered ${lease.stored.expired} times without finishing`, now);
+        this.bury(queue, lease.stored.body, `delivered ${lease.stored.expired} times without finishing`, now);
       } else {
-        queue.waiting.unshift(lease.stored);
+        requeue.push(lease.stored);
       }
     }
+    // Oldest lease first, ahead of everything waiting.
+    queue.waiting.unshift(...requeue);
   }
 
-  private bury(_name: string, queue: MemoryQueue, body: string, reason: string, now: number): void {
+  private bury(queue: MemoryQueue, body: string, reason: string, now: number): void {
     queue.dead.unshift({ key: `d${++this.seq}`, body, reason, failedAt: now });
   }
 
   async reserve(name: string, request: ReserveRequest): Promise<ReserveResult> {
     const queue = this.q(name);
     this.promoteDue(queue, request.now);
-    this.recoverExpired(name, queue, request.maxDeliveries, request.now);
+    this.recoverExpired(queue, request.maxDeliveries, request.now);
     const messages: LeasedMessage[] = [];
     while (messages.length < request.max && queue.waiting.length > 0) {
       const stored = queue.waiting.shift()!;
@@ -134,7 +141,7 @@ export class MemoryBroker implements Broker {
     }
     for (const dead of batch.deadLetters ?? []) {
       const lease = take(dead.token);
-      if (lease) this.bury(name, queue, dead.body ?? lease.stored.body, dead.reason, now);
+      if (lease) this.bury(queue, dead.body ?? lease.stored.body, dead.reason, now);
     }
     const released: Stored[] = [];
     for (const token of batch.releases ?? []) {

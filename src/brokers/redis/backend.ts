@@ -24,9 +24,16 @@ export class RedisResultBackend implements ResultBackend {
     // Issued in one tick: node-redis writes them to the socket together (one round trip).
     const writes: Promise<unknown>[] = records.map((record) => {
       if (FINAL_STATES.has(record.state)) finals.push(record.id);
-      return client.sendCommand(['SET', resultKey(this.prefix, record.id), JSON.stringify(record), 'PX', String(ttlMs)]);
+      return client.sendCommand([
+        'SET',
+        resultKey(this.prefix, record.id),
+        JSON.stringify(record),
+        'PX',
+        String(ttlMs),
+      ]);
     });
-    if (finals.length > 0) writes.push(client.sendCommand(['PUBLISH', finalChannel(this.prefix), finals.join('\n')]));
+    if (finals.length > 0)
+      writes.push(client.sendCommand(['PUBLISH', finalChannel(this.prefix), finals.join('\n')]));
     await Promise.all(writes);
   }
 

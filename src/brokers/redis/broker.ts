@@ -61,7 +61,11 @@ export class RedisBroker implements Broker {
     return this.connection.ready();
   }
 
-  async enqueue(queue: string, entries: readonly EnqueueEntry[], dedupeTtlMs: number): Promise<EnqueueOutcome[]> {
+  async enqueue(
+    queue: string,
+    entries: readonly EnqueueEntry[],
+    dedupeTtlMs: number,
+  ): Promise<EnqueueOutcome[]> {
     if (entries.length === 0) return [];
     const k = this.keys(queue);
     const keys = [k.wait, k.delayed];
@@ -95,7 +99,12 @@ export class RedisBroker implements Broker {
   }
 
   /** Expired leases are looked for at most every 250 ms per queue and process, not on every reserve. */
-  private async recoverIfDue(client: Client, queue: string, k: QueueKeys, request: ReserveRequest): Promise<void> {
+  private async recoverIfDue(
+    client: Client,
+    queue: string,
+    k: QueueKeys,
+    request: ReserveRequest,
+  ): Promise<void> {
     const last = this.recoveredAt.get(queue) ?? 0;
     if (request.now - last < 250) return;
     this.recoveredAt.set(queue, request.now);
@@ -136,7 +145,12 @@ export class RedisBroker implements Broker {
 
   async extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
     if (tokens.length === 0) return [];
-    return runScript<string[]>(await this.client(), 'extend', [this.keys(queue).leases], [now + leaseMs, ...tokens]);
+    return runScript<string[]>(
+      await this.client(),
+      'extend',
+      [this.keys(queue).leases],
+      [now + leaseMs, ...tokens],
+    );
   }
 
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
@@ -170,7 +184,13 @@ export class RedisBroker implements Broker {
   async listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]> {
     const client = await this.client();
     const k = this.keys(queue);
-    const keys = (await client.sendCommand(['ZRANGE', k.deadIndex, String(offset), String(offset + limit - 1), 'REV'])) as string[];
+    const keys = (await client.sendCommand([
+      'ZRANGE',
+      k.deadIndex,
+      String(offset),
+      String(offset + limit - 1),
+      'REV',
+    ])) as string[];
     if (keys.length === 0) return [];
     const entries = (await client.sendCommand(['HMGET', k.dead, ...keys])) as (string | null)[];
     return entries.flatMap((e) => (e ? [JSON.parse(e) as DeadLetter] : []));

@@ -43,8 +43,16 @@ export class RedisConnection {
     return this;
   }
 
+  private connecting: Promise<unknown> | undefined;
+
+  /** The command client, connected (one connect attempt at a time). */
   async ready(): Promise<Client> {
-    if (!this.client.isOpen) await this.client.connect();
+    if (!this.client.isOpen) {
+      this.connecting ??= this.client.connect().finally(() => {
+        this.connecting = undefined;
+      });
+      await this.connecting;
+    }
     return this.client;
   }
 

@@ -3,7 +3,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Client } from './connection.ts';
 
-export type ScriptName = 'enqueue' | 'reserve' | 'recover' | 'settle' | 'extend' | 'retry-dead' | 'purge-dead';
+export type ScriptName =
+  | 'enqueue'
+  | 'reserve'
+  | 'recover'
+  | 'settle'
+  | 'extend'
+  | 'retry-dead'
+  | 'purge-dead';
 
 interface Script {
   readonly source: string;

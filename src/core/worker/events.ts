@@ -42,7 +42,11 @@ export class WorkerEmitter {
     return this.listeners.get(event)?.size ?? 0;
   }
 
-  emit<E extends WorkerEventName>(event: E, payload: WorkerEvents[E], onListenerError: (err: unknown) => void): void {
+  emit<E extends WorkerEventName>(
+    event: E,
+    payload: WorkerEvents[E],
+    onListenerError: (err: unknown) => void,
+  ): void {
     for (const listener of (this.listeners.get(event) ?? []) as Set<Listener<E>>) {
       try {
         listener(payload);

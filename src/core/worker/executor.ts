@@ -11,6 +11,7 @@ import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
 import type { TaskDefinition } from '../task.ts';
 import type { WorkerEmitter, WorkerEventName, WorkerEvents } from './events.ts';
+import { LeaseLostError } from './heartbeat.ts';
 import type { Settler } from './settler.ts';
 
 /** One running delivery, as the worker tracks it. */
@@ -49,7 +50,8 @@ export class Executor {
     const startedAt = Date.now();
     this.record(message, queue, 'STARTED', startedAt);
     const attempt = await this.perform(definition, message, execution);
-    if (execution.released) return;
+    // Handed back at shutdown, or another worker has it now: this run's outcome is not the task's.
+    if (execution.released || execution.controller.signal.reason instanceof LeaseLostError) return;
     const decision = this.decide(definition, message, attempt);
     await this.conclude(execution, message, decision, startedAt);
   }
@@ -58,7 +60,10 @@ export class Executor {
     const bytes = Buffer.byteLength(leased.body);
     const limit = this.runtime.options.maxMessageBytes;
     if (bytes > limit) {
-      return { ok: false as const, reason: `message is ${bytes} bytes, over the limit of ${limit} (maxMessageBytes)` };
+      return {
+        ok: false as const,
+        reason: `message is ${bytes} bytes, over the limit of ${limit} (maxMessageBytes)`,
+      };
     }
     return this.runtime.codec(queue).decode(leased.body, randomUUID);
   }
@@ -81,7 +86,9 @@ export class Executor {
       message,
     };
     const timer =
-      timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), timeoutMs);
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), timeoutMs);
     const started = performance.now();
     try {
       const aborted = new Promise<never>((_, reject) => {
@@ -102,12 +109,19 @@ export class Executor {
     }
   }
 
-  private decide(definition: TaskDefinition<unknown[], unknown>, message: TaskMessage, attempt: Attempt): Decision {
+  private decide(
+    definition: TaskDefinition<unknown[], unknown>,
+    message: TaskMessage,
+    attempt: Attempt,
+  ): Decision {
     if (attempt.ok) {
       try {
         JSON.stringify(attempt.value);
       } catch (err) {
-        return { kind: 'fail', error: { name: 'TypeError', message: `result is not JSON: ${(err as Error).message}` } };
+        return {
+          kind: 'fail',
+          error: { name: 'TypeError', message: `result is not JSON: ${(err as Error).message}` },
+        };
       }
       return { kind: 'success', value: attempt.value, durationMs: attempt.durationMs };
     }
@@ -137,7 +151,13 @@ export class Executor {
         this.record(message, queue, 'RETRY', startedAt, { error: decision.error });
         const next = this.runtime.codec(queue).encode({ ...message, attempt: message.attempt + 1 });
         const dueAt = Date.now() + decision.delayMs;
-        if (await this.settler.settle(queue, { kind: 'retry', token: leased.token, body: next, dueAt }, redelivered)) {
+        if (
+          await this.settler.settle(
+            queue,
+            { kind: 'retry', token: leased.token, body: next, dueAt },
+            redelivered,
+          )
+        ) {
           this.emit('retrying', { ...base, error: decision.error, delayMs: decision.delayMs });
         }
         return;
@@ -147,7 +167,9 @@ export class Executor {
         const attempts = message.attempt + 1;
         const reason = `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${decision.error.name}: ${decision.error.message}`;
         const body = this.runtime.codec(queue).encode(message);
-        if (await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason, body }, redelivered)) {
+        if (
+          await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason, body }, redelivered)
+        ) {
           this.emit('failed', { ...base, error: decision.error, body });
         }
         return;
@@ -158,7 +180,9 @@ export class Executor {
   private async unknownTask(execution: Execution, message: TaskMessage): Promise<void> {
     const known = this.runtime.taskNames();
     const reason = `unknown task "${message.task}" (this worker runs: ${known.length > 0 ? known.join(', ') : 'no tasks'})`;
-    this.record(message, execution.queue, 'FAILURE', Date.now(), { error: { name: 'UnknownTaskError', message: reason } });
+    this.record(message, execution.queue, 'FAILURE', Date.now(), {
+      error: { name: 'UnknownTaskError', message: reason },
+    });
     await this.deadLetter(execution, reason, message.id);
   }
 

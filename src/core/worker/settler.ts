@@ -6,7 +6,7 @@
  */
 import { reconnectDelay, sleep } from '../clock.ts';
 import type { Logger } from '../options.ts';
-import type { Broker, ResultBackend, TaskRecord } from '../port.ts';
+import { type Broker, FINAL_STATES, type ResultBackend, type TaskRecord } from '../port.ts';
 
 type Outcome =
   | { kind: 'ack'; token: string }
@@ -63,11 +63,16 @@ export class Settler {
   }
 
   private async flush(): Promise<void> {
-    const records = this.records;
+    let records = this.records;
     const outcomes = this.outcomes;
     this.records = [];
     this.outcomes = [];
     for (let failures = 0; ; failures++) {
+      if (failures > 0) {
+        // Later flushes may already have written newer states of these tasks: only final
+        // records are worth writing late (a late STARTED must never overwrite a SUCCESS).
+        records = records.filter((r) => FINAL_STATES.has(r.state));
+      }
       try {
         await Promise.all([
           records.length > 0 ? this.backend.write(records, this.ttlMs) : undefined,
@@ -94,7 +99,11 @@ export class Settler {
       else if (outcome.kind === 'dead') deadLetters.push(outcome);
       else releases.push(outcome.token);
     }
-    const { lost } = await this.broker.settle(queue, { acks, retries, deadLetters, releases, redelivered }, Date.now());
+    const { lost } = await this.broker.settle(
+      queue,
+      { acks, retries, deadLetters, releases, redelivered },
+      Date.now(),
+    );
     const lostSet = new Set(lost);
     for (const pending of group) pending.done(lostSet.has(pending.outcome.token));
   }

@@ -8,12 +8,17 @@ import type { Runtime } from '../errand.ts';
 import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { LeasedMessage } from '../port.ts';
-import { type WorkerEmitter as Emitter, type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
+import {
+  type WorkerEmitter as Emitter,
+  type Listener,
+  WorkerEmitter,
+  type WorkerEventName,
+} from './events.ts';
 import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { runHeartbeat } from './heartbeat.ts';
-import { drain, handBack, onSignals } from './shutdown.ts';
 import { Settler } from './settler.ts';
+import { drain, handBack, onSignals } from './shutdown.ts';
 import { Slots } from './slots.ts';
 
 export interface WorkerOptions {
@@ -74,7 +79,8 @@ export class Worker {
   get queues(): string[] {
     if (this.options.queues) return [...this.options.queues];
     const queues = new Set([DEFAULT_QUEUE]);
-    for (const name of this.runtime.taskNames()) queues.add(this.runtime.queueOf(this.runtime.definition(name)!));
+    for (const name of this.runtime.taskNames())
+      queues.add(this.runtime.queueOf(this.runtime.definition(name)!));
     return [...queues];
   }
 
@@ -190,6 +196,7 @@ export type { Emitter as WorkerEvents };
 
 function positive(key: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new ErrandConfigError(key, `must be a positive integer (got ${value})`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new ErrandConfigError(key, `must be a positive integer (got ${value})`);
   return value;
 }
