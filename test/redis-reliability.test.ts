@@ -80,6 +80,36 @@ describe('reliability on Redis', () => {
     assert.equal(stats.waiting + stats.delayed + stats.dead, 0);
   });
 
+  it('SIGTERM drains a worker process, hands its unfinished task back at once and exits', async () => {
+    const prefix = uniquePrefix('sigterm');
+    const dir = tempDir('sigterm');
+    const producer = new Errand({ broker: REDIS_URL, prefix });
+    cleanups.push(() => producer.close());
+    const w = startWorker(REDIS_URL, prefix, join(dir, 'done.txt'), 4, 30_000);
+    cleanups.push(async () => w.child.kill('SIGKILL'));
+    await w.ready;
+    const sleepy = await producer.send('sleepy', [120_000]);
+    const quick = await producer.send('work', [1]);
+    await eventually(
+      async () => (await producer.status(sleepy.id))?.state === 'STARTED',
+      10_000,
+      'sleepy to start',
+    );
+    assert.equal(await producer.result(quick.id, { timeoutMs: 5000 }), 1);
+    const t0 = Date.now();
+    w.child.kill('SIGTERM');
+    const code = await exited(w.child);
+    const took = Date.now() - t0;
+    assert.equal(code, 0, 'exits cleanly');
+    assert.ok(took >= 900 && took < 10_000, `waited its 1 s shutdown deadline, then stopped (${took} ms)`);
+    const stats = await producer.stats();
+    assert.deepEqual(
+      [stats.leased, stats.waiting],
+      [0, 1],
+      'the unfinished task is waiting again, not leased',
+    );
+  });
+
   it('Redis restarted mid-run: nothing acknowledged is lost and workers resume by themselves', async () => {
     const redis = await startPrivateRedis({ appendonly: true });
     cleanups.push(() => redis.stop());

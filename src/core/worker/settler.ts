@@ -23,7 +23,8 @@ interface Pending {
 }
 
 export class Settler {
-  private records: TaskRecord[] = [];
+  /** By task id: a newer record of the same task in the same flush replaces the older (one write). */
+  private records = new Map<string, TaskRecord>();
   private outcomes: Pending[] = [];
   private scheduled = false;
   private inFlight = new Set<Promise<void>>();
@@ -39,7 +40,7 @@ export class Settler {
   /** Queue a result record (written with the next flush). */
   record(record: TaskRecord): void {
     if (!this.writeResults) return;
-    this.records.push(record);
+    this.records.set(record.id, record);
     this.schedule();
   }
 
@@ -63,9 +64,9 @@ export class Settler {
   }
 
   private async flush(): Promise<void> {
-    let records = this.records;
+    let records = [...this.records.values()];
     const outcomes = this.outcomes;
-    this.records = [];
+    this.records = new Map();
     this.outcomes = [];
     for (let failures = 0; ; failures++) {
       if (failures > 0) {
