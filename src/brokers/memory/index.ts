@@ -32,8 +32,39 @@ interface Lease {
   deadline: number;
 }
 
+/** A FIFO with O(1) push, shift and unshift (Array.shift is O(n) on long arrays). */
+class Deque<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  unshift(...items: T[]): void {
+    if (items.length <= this.head) {
+      this.head -= items.length;
+      for (let i = 0; i < items.length; i++) this.items[this.head + i] = items[i];
+    } else {
+      this.items = [...items, ...this.items.slice(this.head)];
+      this.head = 0;
+    }
+  }
+}
+
 class MemoryQueue {
-  readonly waiting: Stored[] = [];
+  readonly waiting = new Deque<Stored>();
   /** Sorted by dueAt, then arrival. */
   readonly delayed: Array<{ dueAt: number; seq: number; stored: Stored }> = [];
   readonly leases = new Map<string, Lease>();

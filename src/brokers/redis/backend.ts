@@ -1,11 +1,14 @@
 /**
  * Redis result backend: one key per task id (`<prefix>:result:<id>`, SET with PX), and one
  * PUBLISH per written batch on `<prefix>:final` listing the ids that reached a final state.
+ * A batch is one script call (scripts/write-results.lua): one command from the client, however
+ * many records.
  */
 import type { ResultBackend, TaskRecord } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
 import type { RedisConnection } from './connection.ts';
 import { finalChannel, resultKey } from './keys.ts';
+import { runScript } from './scripts.ts';
 
 export class RedisResultBackend implements ResultBackend {
   readonly name = 'redis';
@@ -20,21 +23,11 @@ export class RedisResultBackend implements ResultBackend {
   async write(records: readonly TaskRecord[], ttlMs: number): Promise<void> {
     if (records.length === 0) return;
     const client = await this.connection.ready();
-    const finals: string[] = [];
-    // Issued in one tick: node-redis writes them to the socket together (one round trip).
-    const writes: Promise<unknown>[] = records.map((record) => {
-      if (FINAL_STATES.has(record.state)) finals.push(record.id);
-      return client.sendCommand([
-        'SET',
-        resultKey(this.prefix, record.id),
-        JSON.stringify(record),
-        'PX',
-        String(ttlMs),
-      ]);
-    });
-    if (finals.length > 0)
-      writes.push(client.sendCommand(['PUBLISH', finalChannel(this.prefix), finals.join('\n')]));
-    await Promise.all(writes);
+    const keys = records.map((record) => resultKey(this.prefix, record.id));
+    const values = records.map(
+      (record) => (FINAL_STATES.has(record.state) ? '1' : '0') + JSON.stringify(record),
+    );
+    await runScript(client, 'write-results', keys, [ttlMs, finalChannel(this.prefix), ...values]);
   }
 
   async read(id: string): Promise<TaskRecord | undefined> {

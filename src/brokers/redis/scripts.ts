@@ -10,7 +10,8 @@ export type ScriptName =
   | 'settle'
   | 'extend'
   | 'retry-dead'
-  | 'purge-dead';
+  | 'purge-dead'
+  | 'write-results';
 
 interface Script {
   readonly source: string;

@@ -10,6 +10,7 @@ import { DoNotRetry, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors
 import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
 import type { TaskDefinition } from '../task.ts';
+import type { Cancellation } from './cancellation.ts';
 import type { WorkerEmitter, WorkerEventName, WorkerEvents } from './events.ts';
 import { LeaseLostError } from './heartbeat.ts';
 import type { Settler } from './settler.ts';
@@ -18,7 +19,7 @@ import type { Settler } from './settler.ts';
 export interface Execution {
   readonly queue: string;
   readonly leased: LeasedMessage;
-  readonly controller: AbortController;
+  readonly cancellation: Cancellation;
   /** Set by shutdown: the lease was handed back, so the outcome must not be recorded. */
   released: boolean;
 }
@@ -51,7 +52,7 @@ export class Executor {
     this.record(message, queue, 'STARTED', startedAt);
     const attempt = await this.perform(definition, message, execution);
     // Handed back at shutdown, or another worker has it now: this run's outcome is not the task's.
-    if (execution.released || execution.controller.signal.reason instanceof LeaseLostError) return;
+    if (execution.released || execution.cancellation.reason instanceof LeaseLostError) return;
     const decision = this.decide(definition, message, attempt);
     await this.conclude(execution, message, decision, startedAt);
   }
@@ -74,33 +75,17 @@ export class Executor {
     execution: Execution,
   ): Promise<Attempt> {
     const timeoutMs = message.timeoutMs ?? definition.options.timeoutMs;
-    const { controller } = execution;
-    const context: TaskContext = {
-      id: message.id,
-      task: message.task,
-      queue: execution.queue,
-      attempt: message.attempt + 1,
-      retries: retriesOf(definition, message),
-      delivery: execution.leased.delivery,
-      signal: controller.signal,
-      message,
-    };
+    const { cancellation } = execution;
+    const context = new ExecutionContext(message, execution, retriesOf(definition, message));
     const timer =
       timeoutMs === undefined
         ? undefined
-        : setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), timeoutMs);
+        : setTimeout(() => cancellation.abort(new TaskTimeoutError(timeoutMs)), timeoutMs);
     const started = performance.now();
     try {
-      const aborted = new Promise<never>((_, reject) => {
-        const fail = (): void => reject(controller.signal.reason);
-        if (controller.signal.aborted) fail();
-        else controller.signal.addEventListener('abort', fail, { once: true });
-      });
-      const handling = Promise.resolve().then(() =>
-        runInContext(context, () => definition.handler.apply(context, [...message.args])),
-      );
+      let value = runInContext(context, () => definition.handler.apply(context, message.args as unknown[]));
       // A handler that ignores its signal must not hold the slot (or the lease) past its timeout.
-      const value = await Promise.race([handling, aborted]);
+      if (isThenable(value)) value = await cancellation.race(value);
       return { ok: true, value: value === undefined ? null : value, durationMs: performance.now() - started };
     } catch (error) {
       return { ok: false, error };
@@ -215,11 +200,38 @@ export class Executor {
   }
 
   private emit<E extends WorkerEventName>(event: E, payload: WorkerEvents[E]): void {
+    if (this.events.listenerCount(event) === 0) return;
     this.events.emit(event, payload, (err) =>
       this.runtime.options.logger.error(`a listener of "${event}" threw: ${String(err)}`),
     );
   }
 }
+
+/** The handler's `this` and `taskContext()`; the signal is made on first use. */
+class ExecutionContext implements TaskContext {
+  readonly id: string;
+  readonly task: string;
+  readonly queue: string;
+  readonly attempt: number;
+  readonly delivery: number;
+  constructor(
+    readonly message: TaskMessage,
+    private readonly execution: Execution,
+    readonly retries: number,
+  ) {
+    this.id = message.id;
+    this.task = message.task;
+    this.queue = execution.queue;
+    this.attempt = message.attempt + 1;
+    this.delivery = execution.leased.delivery;
+  }
+  get signal(): AbortSignal {
+    return this.execution.cancellation.signal;
+  }
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 
 function retriesOf(definition: TaskDefinition<unknown[], unknown>, message: TaskMessage): number {
   return message.retries ?? definition.options.retries ?? 0;

@@ -43,7 +43,8 @@ export async function runHeartbeat(
               Date.now(),
             ),
           );
-          for (const e of executions) if (lost.has(e.leased.token)) e.controller.abort(new LeaseLostError());
+          for (const e of executions)
+            if (lost.has(e.leased.token)) e.cancellation.abort(new LeaseLostError());
         } catch (err) {
           onError(err instanceof Error ? err : new Error(String(err)));
         }

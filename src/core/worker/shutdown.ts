@@ -33,7 +33,7 @@ export async function handBack(left: readonly Execution[], settler: Settler): Pr
   await Promise.all(
     left.map((execution) => {
       execution.released = true;
-      execution.controller.abort(new ShutdownError());
+      execution.cancellation.abort(new ShutdownError());
       return settler.settle(execution.queue, { kind: 'release', token: execution.leased.token });
     }),
   );

@@ -8,6 +8,7 @@ import type { Runtime } from '../errand.ts';
 import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { LeasedMessage } from '../port.ts';
+import { Cancellation } from './cancellation.ts';
 import {
   type WorkerEmitter as Emitter,
   type Listener,
@@ -102,7 +103,7 @@ export class Worker {
     const signal = this.fetchAbort.signal;
     const onError = (err: Error): void => this.reportError(err);
     const dispatch = (queue: string, leased: LeasedMessage): void => {
-      const execution: Execution = { queue, leased, controller: new AbortController(), released: false };
+      const execution: Execution = { queue, leased, cancellation: new Cancellation(), released: false };
       this.running.add(execution);
       executor
         .run(execution)
