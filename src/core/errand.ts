@@ -1,7 +1,7 @@
 /** The Errand facade: define tasks, send them, wait for results, run workers, manage dead letters. */
-import { randomUUID } from 'node:crypto';
 import { DeadLetters } from './dead-letters.ts';
 import { ErrandConfigError } from './errors.ts';
+import { newTaskId } from './ids.ts';
 import { jsonCodec, type MessageCodec, type TaskMessage, WIRE_VERSION } from './message.ts';
 import {
   DEFAULT_QUEUE,
@@ -123,7 +123,7 @@ export class Errand {
         throw new ErrandConfigError(`send("${task}").args[${i}]`, 'must be an array of arguments');
       const message: TaskMessage = {
         v: WIRE_VERSION,
-        id: options.id ?? randomUUID(),
+        id: options.id ?? newTaskId(),
         task,
         args,
         attempt: 0,

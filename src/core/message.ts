@@ -105,6 +105,9 @@ export const jsonCodec: MessageCodec = {
     return toMessage(value, newId);
   },
   encode(message) {
-    return JSON.stringify(message);
+    // "attempt" is left out while it is 0 (its default): fewer bytes per waiting task.
+    if (message.attempt !== 0) return JSON.stringify(message);
+    const { attempt: _, ...rest } = message;
+    return JSON.stringify(rest);
   },
 };

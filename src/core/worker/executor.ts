@@ -2,11 +2,11 @@
  * Runs one leased message, top to bottom:
  *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
  */
-import { randomUUID } from 'node:crypto';
 import { backoffDelay, DEFAULT_BACKOFF } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
 import type { Runtime } from '../errand.ts';
 import { DoNotRetry, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
+import { newTaskId } from '../ids.ts';
 import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
 import type { TaskDefinition } from '../task.ts';
@@ -66,7 +66,7 @@ export class Executor {
         reason: `message is ${bytes} bytes, over the limit of ${limit} (maxMessageBytes)`,
       };
     }
-    return this.runtime.codec(queue).decode(leased.body, randomUUID);
+    return this.runtime.codec(queue).decode(leased.body, newTaskId);
   }
 
   private async perform(

@@ -14,19 +14,24 @@
            dead: stored body; else ''), due ms (retry) or reason (dead) or '', sha1 of the old body
            to clear its expired-delivery count ('' when it had none)
   Returns  the lost tokens.
-  Commands per batch: ZMSCORE, ZREM, HDEL; plus HDEL expired / ZADD delayed / LPUSH wait / dead
-  letter writes only when the batch has such entries. ]]
+  Commands per batch: ZREM, HDEL; plus HMGET when some token was no longer leased, and HDEL
+  expired / ZADD delayed / LPUSH wait / dead-letter writes only when the batch has such entries. ]]
 local now = tonumber(ARGV[1])
 local count = tonumber(ARGV[3])
 local tokens = {}
 for i = 0, count - 1 do tokens[#tokens + 1] = ARGV[4 + i * 5 + 1] end
-local held = redis.call('ZMSCORE', KEYS[3], unpack(tokens))
+-- Leases and in-flight entries are always removed together, so when ZREM removes fewer
+-- tokens than given, the in-flight hash tells which ones were still held.
+local held = nil
+if redis.call('ZREM', KEYS[3], unpack(tokens)) < count then
+  held = redis.call('HMGET', KEYS[4], unpack(tokens))
+end
 local lost, remove, shas, delayed, release = {}, {}, {}, {}, {}
 local buried = false
 for i = 0, count - 1 do
   local base = 4 + i * 5
   local kind, token, body, arg, sha = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
-  if not held[i + 1] then
+  if held and not held[i + 1] then
     lost[#lost + 1] = token
   else
     remove[#remove + 1] = token
@@ -50,10 +55,7 @@ if #release > 0 then
   for i = #bodies, 1, -1 do push[#push + 1] = bodies[i] end
   redis.call('LPUSH', KEYS[1], unpack(push))
 end
-if #remove > 0 then
-  redis.call('ZREM', KEYS[3], unpack(remove))
-  redis.call('HDEL', KEYS[4], unpack(remove))
-end
+if #remove > 0 then redis.call('HDEL', KEYS[4], unpack(remove)) end
 if #shas > 0 then redis.call('HDEL', KEYS[5], unpack(shas)) end
 if #delayed > 0 then redis.call('ZADD', KEYS[2], unpack(delayed)) end
 if buried then
