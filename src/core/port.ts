@@ -121,6 +121,16 @@ export interface Broker {
   /** Apply the outcomes of leased messages. Stale tokens are reported, not applied. */
   settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult>;
 
+  /**
+   * Optional: settle, then reserve up to `request.max` more, as one step (one round trip).
+   * Workers use it to refill the slots a settle frees; without it they call the two in turn.
+   */
+  settleAndReserve?(
+    queue: string,
+    batch: SettleBatch,
+    request: ReserveRequest,
+  ): Promise<SettleResult & { readonly reserved: ReserveResult }>;
+
   /** Push the leases of these tokens to `now + leaseMs`. Returns the tokens no longer held. */
   extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]>;
 

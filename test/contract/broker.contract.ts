@@ -6,7 +6,7 @@
  *   runBrokerContract({ name: 'redis', create: async () => ({ broker, backend, peer, close }) });
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import type { Broker, ResultBackend, TaskRecord } from '../../src/core/port.ts';
 
 export interface ContractStores {
@@ -29,7 +29,8 @@ export interface ContractOptions {
 
 const LEASE = 1000;
 const request = (now: number, max = 10, maxDeliveries = 5) => ({ max, leaseMs: LEASE, maxDeliveries, now });
-const bodies = (n: number, tag = 'm') => Array.from({ length: n }, (_, i) => ({ body: JSON.stringify({ tag, i }) }));
+const bodies = (n: number, tag = 'm') =>
+  Array.from({ length: n }, (_, i) => ({ body: JSON.stringify({ tag, i }) }));
 
 export function runBrokerContract(options: ContractOptions): void {
   const skipReason = (test: string): string | undefined =>
@@ -45,9 +46,9 @@ export function runBrokerContract(options: ContractOptions): void {
       open.push(f);
       return f;
     };
-    const test = (title: string, fn: (f: ContractFixture) => Promise<void>): void => {
+    const test = (title: string, fn: (f: ContractFixture, t: TestContext) => Promise<void>): void => {
       const reason = skipReason(title);
-      it(title, reason ? { skip: reason } : {}, async () => fn(await fixture()));
+      it(title, reason ? { skip: reason } : {}, async (t) => fn(await fixture(), t));
     };
 
     test('reserves in FIFO order with unique tokens, at most max', async ({ broker }) => {
@@ -68,7 +69,11 @@ export function runBrokerContract(options: ContractOptions): void {
 
     test('stores bodies byte for byte', async ({ broker }) => {
       const odd = ['{"task":"x","args":["é ✓ 😀 \\u0000"]}', 'not json at all', 'x'.repeat(200_000), '{}'];
-      await broker.enqueue('q', odd.map((body) => ({ body })), 60_000);
+      await broker.enqueue(
+        'q',
+        odd.map((body) => ({ body })),
+        60_000,
+      );
       const got = await broker.reserve('q', request(Date.now()));
       assert.deepEqual(
         got.messages.map((m) => m.body),
@@ -140,7 +145,14 @@ export function runBrokerContract(options: ContractOptions): void {
 
     test('a delayed message waits until due and reports the next due time', async ({ broker }) => {
       const now = Date.now();
-      await broker.enqueue('q', [{ body: 'late', dueAt: now + 60_000 }, { body: 'soon', dueAt: now + 30_000 }], 60_000);
+      await broker.enqueue(
+        'q',
+        [
+          { body: 'late', dueAt: now + 60_000 },
+          { body: 'soon', dueAt: now + 30_000 },
+        ],
+        60_000,
+      );
       const early = await broker.reserve('q', request(now));
       assert.equal(early.messages.length, 0);
       assert.equal(early.nextDueAt, now + 30_000);
@@ -157,7 +169,11 @@ export function runBrokerContract(options: ContractOptions): void {
       await broker.enqueue('q', [{ body: 'attempt-1' }], 60_000);
       const now = Date.now();
       const [leased] = (await broker.reserve('q', request(now))).messages;
-      await broker.settle('q', { retries: [{ token: leased!.token, body: 'attempt-2', dueAt: now + 5000 }] }, now);
+      await broker.settle(
+        'q',
+        { retries: [{ token: leased!.token, body: 'attempt-2', dueAt: now + 5000 }] },
+        now,
+      );
       assert.equal((await broker.reserve('q', request(now + 1000))).messages.length, 0);
       const again = await broker.reserve('q', request(now + 5000));
       assert.deepEqual(
@@ -166,7 +182,9 @@ export function runBrokerContract(options: ContractOptions): void {
       );
     });
 
-    test('a released message goes back to the head at once, not counted as a delivery', async ({ broker }) => {
+    test('a released message goes back to the head at once, not counted as a delivery', async ({
+      broker,
+    }) => {
       await broker.enqueue('q', bodies(3), 60_000);
       const now = Date.now();
       const { messages } = await broker.reserve('q', request(now, 2));
@@ -210,9 +228,41 @@ export function runBrokerContract(options: ContractOptions): void {
       assert.deepEqual(await broker.listDead('q', 0, 10), []);
     });
 
+    test('settleAndReserve, when offered, settles and leases the next messages in one step', async ({
+      broker,
+    }, t) => {
+      if (!broker.settleAndReserve) {
+        t.skip(`${options.name} does not offer the optional settleAndReserve (workers settle, then reserve)`);
+        return;
+      }
+      await broker.enqueue('q', bodies(5), 60_000);
+      const now = Date.now();
+      const first = await broker.reserve('q', request(now, 2));
+      const [stale] = (await broker.reserve('q', request(now, 1))).messages;
+      await broker.settle('q', { releases: [stale!.token] }, now);
+      const result = await broker.settleAndReserve(
+        'q',
+        { acks: [first.messages[0]!.token, stale!.token], retries: [] },
+        request(now, 2),
+      );
+      assert.deepEqual(result.lost, [stale!.token]);
+      assert.deepEqual(
+        result.reserved.messages.map((m) => JSON.parse(m.body).i),
+        [2, 3],
+      );
+      assert.equal((await broker.stats('q')).leased, 3, 'one from the first reserve, two new');
+    });
+
     test('a dedupe key enqueues once', async ({ broker }) => {
       const first = await broker.enqueue('q', [{ body: 'a', dedupeKey: 'k1' }], 60_000);
-      const second = await broker.enqueue('q', [{ body: 'b', dedupeKey: 'k1' }, { body: 'c', dedupeKey: 'k2' }], 60_000);
+      const second = await broker.enqueue(
+        'q',
+        [
+          { body: 'b', dedupeKey: 'k1' },
+          { body: 'c', dedupeKey: 'k2' },
+        ],
+        60_000,
+      );
       assert.deepEqual(first, ['queued']);
       assert.deepEqual(second, ['duplicate', 'queued']);
       assert.deepEqual(

@@ -187,6 +187,11 @@ export class MemoryBroker implements Broker {
     return { lost };
   }
 
+  async settleAndReserve(name: string, batch: SettleBatch, request: ReserveRequest) {
+    const settled = await this.settle(name, batch, request.now);
+    return { ...settled, reserved: await this.reserve(name, request) };
+  }
+
   async extend(name: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
     const queue = this.q(name);
     const lost: string[] = [];

@@ -6,6 +6,7 @@ import type {
   DeadLetter,
   EnqueueEntry,
   EnqueueOutcome,
+  LeasedMessage,
   QueueStats,
   ReserveRequest,
   ReserveResult,
@@ -82,20 +83,20 @@ export class RedisBroker implements Broker {
     const client = await this.client();
     const k = this.keys(queue);
     await this.recoverIfDue(client, queue, k, request);
-    const first = this.tokenSeq;
-    this.tokenSeq += request.max;
     const out = await runScript<string[]>(
       client,
       'reserve',
       [k.wait, k.delayed, k.leases, k.inflight, k.expired],
-      [request.now, request.max, request.leaseMs, this.tokenPrefix, first],
+      [request.now, request.max, request.leaseMs, ...this.takeTokens(request.max)],
     );
-    const messages = [];
-    for (let i = 1; i + 2 < out.length + 1; i += 3) {
-      messages.push({ token: out[i]!, body: out[i + 1]!, delivery: Number(out[i + 2]) });
-    }
-    const next = out[0];
-    return { messages, nextDueAt: next === '' || next === undefined ? undefined : Number(next) };
+    return parseReserved(out, 0);
+  }
+
+  /** Token prefix and first number for up to `max` new leases (unique per delivery: fencing). */
+  private takeTokens(max: number): [string, number] {
+    const first = this.tokenSeq;
+    this.tokenSeq += max;
+    return [this.tokenPrefix, first];
   }
 
   /** Expired leases are looked for at most every 250 ms per queue and process, not on every reserve. */
@@ -117,6 +118,25 @@ export class RedisBroker implements Broker {
   }
 
   async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {
+    const out = await this.runSettle(queue, batch, now, []);
+    return { lost: out.slice(1, 1 + Number(out[0])) };
+  }
+
+  async settleAndReserve(queue: string, batch: SettleBatch, request: ReserveRequest) {
+    const client = await this.client();
+    await this.recoverIfDue(client, queue, this.keys(queue), request);
+    const reserveArgs = [request.max, request.leaseMs, ...this.takeTokens(request.max)];
+    const out = await this.runSettle(queue, batch, request.now, reserveArgs);
+    const lostCount = Number(out[0]);
+    return { lost: out.slice(1, 1 + lostCount), reserved: parseReserved(out, 1 + lostCount) };
+  }
+
+  private async runSettle(
+    queue: string,
+    batch: SettleBatch,
+    now: number,
+    reserveArgs: (string | number)[],
+  ): Promise<string[]> {
     const k = this.keys(queue);
     const args: (string | number)[] = [now, this.deadLetterLimit, 0];
     let count = 0;
@@ -132,15 +152,15 @@ export class RedisBroker implements Broker {
     for (const r of batch.retries ?? []) add('r', r.token, r.body, r.dueAt, shaOf(r.token));
     for (const d of batch.deadLetters ?? []) add('d', d.token, d.body ?? '', d.reason, shaOf(d.token));
     for (const token of batch.releases ?? []) add('l', token, '', '', '');
-    if (count === 0) return { lost: [] };
+    if (count === 0 && reserveArgs.length === 0) return ['0'];
     args[2] = count;
-    const lost = await runScript<string[]>(
+    args.push(...reserveArgs);
+    return runScript<string[]>(
       await this.client(),
       'settle',
       [k.wait, k.delayed, k.leases, k.inflight, k.expired, k.dead, k.deadIndex],
       args,
     );
-    return { lost };
   }
 
   async extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
@@ -227,4 +247,14 @@ export class RedisBroker implements Broker {
     await Promise.all(this.idleBlocking.splice(0).map(closeClient));
     await this.connection.release();
   }
+}
+
+/** Reads reserve's reply (next due, then token, body, delivery triples) starting at `from`. */
+function parseReserved(out: readonly (string | number)[], from: number): ReserveResult {
+  const messages: LeasedMessage[] = [];
+  for (let i = from + 1; i + 2 < out.length + 1; i += 3) {
+    messages.push({ token: String(out[i]), body: String(out[i + 1]), delivery: Number(out[i + 2]) });
+  }
+  const next = out[from];
+  return { messages, nextDueAt: next === '' || next === undefined ? undefined : Number(next) };
 }

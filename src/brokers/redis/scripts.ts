@@ -23,11 +23,18 @@ const cache = new Map<ScriptName, Script>();
 function load(name: ScriptName): Script {
   let script = cache.get(name);
   if (!script) {
-    const source = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+    const source = withIncludes(readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8'));
     script = { source, sha: createHash('sha1').update(source).digest('hex') };
     cache.set(name, script);
   }
   return script;
+}
+
+/** Replaces `--@include lib/x.lua` lines with that file (shared Lua, as BullMQ does). */
+function withIncludes(source: string): string {
+  return source.replace(/^--@include (\S+)$/gm, (_, path: string) =>
+    readFileSync(new URL(`./scripts/${path}`, import.meta.url), 'utf8'),
+  );
 }
 
 export async function runScript<T>(

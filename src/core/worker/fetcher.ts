@@ -18,6 +18,8 @@ export interface FetchLoopOptions {
   /** How long an idle wait lasts before re-checking (delayed messages, expired leases). */
   readonly idleMs: number;
   readonly dispatch: (queue: string, leased: LeasedMessage) => void;
+  /** Told whether the queue looked empty at the last reserve (so settles do not refill it). */
+  readonly onEmpty: (queue: string, empty: boolean) => void;
   readonly onError: (err: Error) => void;
 }
 
@@ -33,28 +35,27 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
     }
     const max = Math.min(slots.free, options.batchSize);
     try {
+      // Hold the slots while the call runs, so no other loop (or settle refill) counts them free.
       slots.take(max);
-      let taken = 0;
-      let nextDueAt: number | undefined;
+      let reserved: Awaited<ReturnType<Broker['reserve']>>;
       try {
-        const reserved = await broker.reserve(queue, {
+        reserved = await broker.reserve(queue, {
           max,
           leaseMs: options.leaseMs,
           maxDeliveries: options.maxDeliveries,
           now: Date.now(),
         });
-        nextDueAt = reserved.nextDueAt;
-        taken = reserved.messages.length;
-        for (const leased of reserved.messages) options.dispatch(queue, leased);
       } finally {
-        // Slots not filled by a message are given back.
-        for (let i = taken; i < max; i++) slots.give();
+        for (let i = 0; i < max; i++) slots.give();
       }
+      for (const leased of reserved.messages) options.dispatch(queue, leased);
       failures = 0;
-      if (taken < max && !signal.aborted) {
-        const until = Math.min(nextDueAt ?? Number.POSITIVE_INFINITY, Date.now() + options.idleMs);
+      if (reserved.messages.length < max && !signal.aborted) {
+        options.onEmpty(queue, true);
+        const until = Math.min(reserved.nextDueAt ?? Number.POSITIVE_INFINITY, Date.now() + options.idleMs);
         await broker.waitForWork(queue, until, signal);
       }
+      options.onEmpty(queue, false);
     } catch (err) {
       options.onError(err instanceof Error ? err : new Error(String(err)));
       await sleep(reconnectDelay(failures++), signal);

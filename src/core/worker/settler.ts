@@ -6,7 +6,13 @@
  */
 import { reconnectDelay, sleep } from '../clock.ts';
 import type { Logger } from '../options.ts';
-import { type Broker, FINAL_STATES, type ResultBackend, type TaskRecord } from '../port.ts';
+import {
+  type Broker,
+  FINAL_STATES,
+  type LeasedMessage,
+  type ResultBackend,
+  type TaskRecord,
+} from '../port.ts';
 
 type Outcome =
   | { kind: 'ack'; token: string }
@@ -22,6 +28,15 @@ interface Pending {
   readonly done: (lost: boolean) => void;
 }
 
+/** Lets a settle also lease the next messages for the slots it frees (one round trip). */
+export interface Refill {
+  /** How many messages to lease for `queue` now that `freed` slots are about to free (0: none). */
+  wanted(queue: string, freed: number): number;
+  dispatch(queue: string, leased: LeasedMessage): void;
+  readonly leaseMs: number;
+  readonly maxDeliveries: number;
+}
+
 export class Settler {
   /** By task id: a newer record of the same task in the same flush replaces the older (one write). */
   private records = new Map<string, TaskRecord>();
@@ -35,6 +50,7 @@ export class Settler {
     private readonly ttlMs: number,
     private readonly logger: Logger,
     private readonly writeResults: boolean,
+    private readonly refill?: Refill,
   ) {}
 
   /** Queue a result record (written with the next flush). */
@@ -100,11 +116,23 @@ export class Settler {
       else if (outcome.kind === 'dead') deadLetters.push(outcome);
       else releases.push(outcome.token);
     }
-    const { lost } = await this.broker.settle(
-      queue,
-      { acks, retries, deadLetters, releases, redelivered },
-      Date.now(),
-    );
+    const batch = { acks, retries, deadLetters, releases, redelivered };
+    const freed = group.length - releases.length;
+    const want = this.refill && this.broker.settleAndReserve ? this.refill.wanted(queue, freed) : 0;
+    let lost: readonly string[];
+    if (want > 0) {
+      const { leaseMs, maxDeliveries } = this.refill!;
+      const result = await this.broker.settleAndReserve!(queue, batch, {
+        max: want,
+        leaseMs,
+        maxDeliveries,
+        now: Date.now(),
+      });
+      lost = result.lost;
+      for (const leased of result.reserved.messages) this.refill!.dispatch(queue, leased);
+    } else {
+      lost = (await this.broker.settle(queue, batch, Date.now())).lost;
+    }
     const lostSet = new Set(lost);
     for (const pending of group) pending.done(lostSet.has(pending.outcome.token));
   }

@@ -90,12 +90,20 @@ export class Worker {
     const { broker, backend } = await this.runtime.stores();
     const { options: errandOptions } = this.runtime;
     this.state = 'running';
+    // Queues whose last reserve came back short: a settle does not try to refill them.
+    const empty = new Set<string>();
     const settler = new Settler(
       broker,
       backend,
       errandOptions.resultTtlMs,
       errandOptions.logger,
       this.options.results ?? true,
+      {
+        wanted: (queue, freed) => (this.state === 'running' && !empty.has(queue) ? freed : 0),
+        dispatch: (queue, leased) => dispatch(queue, leased),
+        leaseMs: this.leaseMs,
+        maxDeliveries: errandOptions.maxDeliveries,
+      },
     );
     this.settler = settler;
     const executor = new Executor(this.runtime, settler, this.events);
@@ -103,6 +111,7 @@ export class Worker {
     const signal = this.fetchAbort.signal;
     const onError = (err: Error): void => this.reportError(err);
     const dispatch = (queue: string, leased: LeasedMessage): void => {
+      slots.take(1);
       const execution: Execution = { queue, leased, cancellation: new Cancellation(), released: false };
       this.running.add(execution);
       executor
@@ -125,6 +134,7 @@ export class Worker {
           batchSize: this.options.batchSize ?? Math.min(this.concurrency, 100),
           idleMs: Math.min(1000, this.leaseMs / 2),
           dispatch,
+          onEmpty: (q, isEmpty) => (isEmpty ? empty.add(q) : empty.delete(q)),
           onError,
         },
         signal,

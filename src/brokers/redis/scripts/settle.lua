@@ -13,9 +13,12 @@
            kind ('a' ack, 'r' retry, 'd' dead letter, 'l' release), token, body (retry: new body;
            dead: stored body; else ''), due ms (retry) or reason (dead) or '', sha1 of the old body
            to clear its expired-delivery count ('' when it had none)
-  Returns  the lost tokens.
-  Commands per batch: ZREM, HDEL; plus HMGET when some token was no longer leased, and HDEL
+  then, optionally, four values to lease the next messages in the same step (see reserve.lua):
+           max messages, lease length (ms), token prefix, first token number
+  Returns  { L, lost token 1 .. L, then reserve's reply when asked: next due, token, body, delivery, ... }
+  Commands per batch: ZREM, HDEL (+ reserve's when asked); plus HMGET when some token was no longer leased, and HDEL
   expired / ZADD delayed / LPUSH wait / dead-letter writes only when the batch has such entries. ]]
+--@include lib/reserve.lua
 local now = tonumber(ARGV[1])
 local count = tonumber(ARGV[3])
 local tokens = {}
@@ -23,7 +26,7 @@ for i = 0, count - 1 do tokens[#tokens + 1] = ARGV[4 + i * 5 + 1] end
 -- Leases and in-flight entries are always removed together, so when ZREM removes fewer
 -- tokens than given, the in-flight hash tells which ones were still held.
 local held = nil
-if redis.call('ZREM', KEYS[3], unpack(tokens)) < count then
+if count > 0 and redis.call('ZREM', KEYS[3], unpack(tokens)) < count then
   held = redis.call('HMGET', KEYS[4], unpack(tokens))
 end
 local lost, remove, shas, delayed, release = {}, {}, {}, {}, {}
@@ -66,4 +69,12 @@ if buried then
     redis.call('ZREM', KEYS[7], unpack(old))
   end
 end
-return lost
+local out = { #lost }
+for _, token in ipairs(lost) do out[#out + 1] = token end
+local r = 4 + count * 5
+if ARGV[r] then
+  local reserved = reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, tonumber(ARGV[r]),
+    tonumber(ARGV[r + 1]), ARGV[r + 2], tonumber(ARGV[r + 3]))
+  for _, v in ipairs(reserved) do out[#out + 1] = v end
+end
+return out
