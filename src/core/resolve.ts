@@ -29,7 +29,10 @@ export async function openStores(url: string, options: ResolvedOptions): Promise
     }
     case 'sqlite:': {
       const { openSqlite } = await import('../brokers/sqlite/index.ts');
-      return openSqlite(url.slice('sqlite:'.length) || './errand.db', { prefix: options.prefix });
+      return openSqlite(url.slice('sqlite:'.length) || './errand.db', {
+        prefix: options.prefix,
+        deadLetterLimit: options.deadLetterLimit,
+      });
     }
     case 'memory:': {
       const { MemoryBroker, MemoryResultBackend } = await import('../brokers/memory/index.ts');

@@ -33,7 +33,7 @@ export class SqliteResultBackend implements ResultBackend {
     const { sql } = this.conn;
     const now = Date.now();
     const finals = records.filter((r) => FINAL_STATES.has(r.state)).length;
-    this.conn.transaction(() => {
+    await this.conn.write(() => {
       if (now - this.lastPurge >= PURGE_EVERY_MS) {
         this.lastPurge = now;
         sql.purgeResults.run(now);
@@ -45,7 +45,7 @@ export class SqliteResultBackend implements ResultBackend {
         sql.writeResult.run(this.ns, record.id, JSON.stringify(record), now + ttlMs, seq);
       }
     });
-    if (finals > 0) this.conn.local.emit(finalEvent(this.ns));
+    if (finals > 0) this.connection.local.emit(finalEvent(this.ns));
   }
 
   async read(id: string): Promise<TaskRecord | undefined> {

@@ -1,7 +1,8 @@
 /**
  * The SQLite broker: queues in one embedded database file, shared by the processes of one
- * machine. Every state transition is one `BEGIN IMMEDIATE` transaction, so concurrent
- * processes serialize on SQLite's write lock and never lease the same row twice.
+ * machine. Every state transition runs inside a `BEGIN IMMEDIATE` transaction (writes issued
+ * in the same tick share one), so concurrent processes serialize on SQLite's write lock and
+ * never lease the same row twice.
  * See docs/sqlite.md.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,8 @@ import { DEAD, DELAYED, LEASED, WAITING } from './schema.ts';
 
 /** Expired dedupe keys are deleted at most this often (a live key check ignores them anyway). */
 const DEDUPE_PURGE_MS = 5000;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Unique per process, so tokens from two processes never collide. */
 const PROCESS_TAG = randomBytes(6).toString('base64url');
@@ -55,6 +58,8 @@ export class SqliteBroker implements Broker {
   constructor(
     private readonly connection: SqliteConnection,
     private readonly ns: string,
+    /** Dead letters kept per queue; the oldest beyond it are deleted. */
+    private readonly deadLetterLimit = 10_000,
   ) {
     const persistent = connection.location !== ':memory:';
     this.capabilities = { shared: persistent, durable: persistent };
@@ -74,6 +79,11 @@ export class SqliteBroker implements Broker {
     return (this.conn.sql.head.get(this.ns, queue) as Pos).pos ?? 0;
   }
 
+  /** Keeps the newest `deadLetterLimit` dead letters of the queue. */
+  private trimDead(queue: string): void {
+    this.conn.sql.trimDead.run(this.ns, queue, this.deadLetterLimit);
+  }
+
   async enqueue(
     queue: string,
     entries: readonly EnqueueEntry[],
@@ -82,7 +92,7 @@ export class SqliteBroker implements Broker {
     const { sql } = this.conn;
     const now = Date.now();
     let anyQueued = false;
-    const outcomes = this.conn.transaction(() => {
+    const outcomes = await this.conn.write(() => {
       if (now - this.lastDedupePurge >= DEDUPE_PURGE_MS && entries.some((e) => e.dedupeKey !== undefined)) {
         this.lastDedupePurge = now;
         sql.purgeDedupe.run(now);
@@ -108,90 +118,116 @@ export class SqliteBroker implements Broker {
         return 'queued';
       });
     });
-    if (anyQueued) this.conn.local.emit(workEvent(this.ns, queue));
+    if (anyQueued) this.connection.local.emit(workEvent(this.ns, queue));
     return outcomes;
   }
 
   async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
+    return this.conn.write(() => this.reserveNow(queue, request));
+  }
+
+  /** The body of `reserve`, run inside a write transaction. */
+  private reserveNow(queue: string, request: ReserveRequest): ReserveResult {
     const { sql } = this.conn;
     const { ns } = this;
     const { now } = request;
-    return this.conn.transaction(() => {
-      // Due delayed messages join the tail, in due order.
-      const due = sql.dueDelayed.all(ns, queue, now) as Array<{ seq: number }>;
-      if (due.length > 0) {
-        let tail = this.tail(queue);
-        for (const row of due) sql.moveToWaiting.run(++tail, row.seq);
-      }
-      // Expired leases go back to the head (they were first in line), or to the dead letters.
-      const expired = sql.expiredLeases.all(ns, queue, now) as Array<{ seq: number; expired: number }>;
-      if (expired.length > 0) {
-        let head = this.head(queue) - expired.length;
-        for (const row of expired) {
-          const deliveries = row.expired + 1;
-          if (deliveries >= request.maxDeliveries) {
-            sql.bury.run(`delivered ${deliveries} times without finishing`, now, row.seq);
-          } else {
-            sql.requeueExpired.run(head++, row.seq);
-          }
+    // Due delayed messages join the tail, in due order.
+    const due = sql.dueDelayed.all(ns, queue, now) as Array<{ seq: number }>;
+    if (due.length > 0) {
+      let tail = this.tail(queue);
+      for (const row of due) sql.moveToWaiting.run(++tail, row.seq);
+    }
+    // Expired leases go back to the head (they were first in line), or to the dead letters.
+    const expired = sql.expiredLeases.all(ns, queue, now) as Array<{ seq: number; expired: number }>;
+    let buried = false;
+    if (expired.length > 0) {
+      let head = this.head(queue) - expired.length;
+      for (const row of expired) {
+        const deliveries = row.expired + 1;
+        if (deliveries >= request.maxDeliveries) {
+          sql.bury.run(`delivered ${deliveries} times without finishing`, now, row.seq);
+          buried = true;
+        } else {
+          sql.requeueExpired.run(head++, row.seq);
         }
       }
-      const messages: LeasedMessage[] = [];
-      if (request.max > 0) {
-        const rows = sql.nextWaiting.all(ns, queue, request.max) as Array<{
-          seq: number;
-          body: string;
-          expired: number;
-        }>;
-        const deadline = now + request.leaseMs;
-        for (const row of rows) {
-          const token = newToken(row.seq);
-          sql.lease.run(deadline, token, row.seq);
-          messages.push({ body: row.body, token, delivery: row.expired + 1 });
-        }
+    }
+    if (buried) this.trimDead(queue);
+    const messages: LeasedMessage[] = [];
+    if (request.max > 0) {
+      const rows = sql.nextWaiting.all(ns, queue, request.max) as Array<{
+        seq: number;
+        body: string;
+        expired: number;
+      }>;
+      const deadline = now + request.leaseMs;
+      for (const row of rows) {
+        const token = newToken(row.seq);
+        sql.lease.run(deadline, token, row.seq);
+        messages.push({ body: row.body, token, delivery: row.expired + 1 });
       }
-      const next = (sql.nextDue.get(ns, queue) as { due: number | null }).due;
-      return { messages, nextDueAt: next ?? undefined };
-    });
+    }
+    const next = (sql.nextDue.get(ns, queue) as { due: number | null }).due;
+    return { messages, nextDueAt: next ?? undefined };
   }
 
   async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {
+    const { lost, wake } = await this.conn.write(() => this.settleNow(queue, batch, now));
+    if (wake) this.connection.local.emit(workEvent(this.ns, queue));
+    return { lost };
+  }
+
+  /** Settle, then lease up to `request.max` more, in one transaction. */
+  async settleAndReserve(
+    queue: string,
+    batch: SettleBatch,
+    request: ReserveRequest,
+  ): Promise<SettleResult & { readonly reserved: ReserveResult }> {
+    const { lost, wake, reserved } = await this.conn.write(() => ({
+      ...this.settleNow(queue, batch, request.now),
+      reserved: this.reserveNow(queue, request),
+    }));
+    if (wake) this.connection.local.emit(workEvent(this.ns, queue));
+    return { lost, reserved };
+  }
+
+  /** The body of `settle`, run inside a write transaction; `wake` says whether work was put back. */
+  private settleNow(queue: string, batch: SettleBatch, now: number): { lost: string[]; wake: boolean } {
     const { sql } = this.conn;
     const lost: string[] = [];
     let released = false;
-    this.conn.transaction(() => {
-      // A stale token (expired and re-leased, or already settled) matches no row: reported, not applied.
-      const apply = (token: string, run: (seq: number) => number): void => {
-        const seq = seqOf(token);
-        if (seq === undefined || run(seq) === 0) lost.push(token);
-      };
-      for (const token of batch.acks ?? []) apply(token, (seq) => sql.ack.run(seq, token).changes);
-      for (const r of batch.retries ?? [])
-        apply(r.token, (seq) => sql.retry.run(r.body, r.dueAt, seq, r.token).changes);
-      for (const d of batch.deadLetters ?? []) {
-        apply(d.token, (seq) => sql.deadLetter.run(d.reason, now, d.body ?? null, seq, d.token).changes);
+    // A stale token (expired and re-leased, or already settled) matches no row: reported, not applied.
+    const apply = (token: string, run: (seq: number) => number): void => {
+      const seq = seqOf(token);
+      if (seq === undefined || run(seq) === 0) lost.push(token);
+    };
+    for (const token of batch.acks ?? []) apply(token, (seq) => sql.ack.run(seq, token).changes);
+    for (const r of batch.retries ?? []) {
+      apply(r.token, (seq) => sql.retry.run(r.body, r.dueAt, seq, r.token).changes);
+    }
+    for (const d of batch.deadLetters ?? []) {
+      apply(d.token, (seq) => sql.deadLetter.run(d.reason, now, d.body ?? null, seq, d.token).changes);
+    }
+    if ((batch.deadLetters?.length ?? 0) > 0) this.trimDead(queue);
+    const releases = batch.releases ?? [];
+    if (releases.length > 0) {
+      // Back to the head, keeping the order they were given in.
+      let head = this.head(queue) - releases.length;
+      for (const token of releases) {
+        apply(token, (seq) => {
+          const changed = sql.release.run(head++, seq, token).changes;
+          if (changed > 0) released = true;
+          return changed;
+        });
       }
-      const releases = batch.releases ?? [];
-      if (releases.length > 0) {
-        // Back to the head, keeping the order they were given in.
-        let head = this.head(queue) - releases.length;
-        for (const token of releases) {
-          apply(token, (seq) => {
-            const changed = sql.release.run(head++, seq, token).changes;
-            if (changed > 0) released = true;
-            return changed;
-          });
-        }
-      }
-    });
-    if (released || (batch.retries?.length ?? 0) > 0) this.conn.local.emit(workEvent(this.ns, queue));
-    return { lost };
+    }
+    return { lost, wake: released || (batch.retries?.length ?? 0) > 0 };
   }
 
   async extend(_queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
     const { sql } = this.conn;
     const lost: string[] = [];
-    this.conn.transaction(() => {
+    await this.conn.write(() => {
       for (const token of tokens) {
         const seq = seqOf(token);
         if (seq === undefined || sql.extend.run(now + leaseMs, seq, token, now).changes === 0)
@@ -234,7 +270,8 @@ export class SqliteBroker implements Broker {
       };
       const wakeAt = (at: number): void => {
         clearTimeout(timer);
-        timer = setTimeout(finish, Math.max(0, at - Date.now()));
+        // Clamped: Node fires longer timeouts (over ~24.8 days) at once.
+        timer = setTimeout(finish, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
       };
       unsubscribe = conn.subscribe({
         keepAlive: true,
@@ -268,7 +305,7 @@ export class SqliteBroker implements Broker {
 
   async retryDead(queue: string, keys: readonly string[], bodies?: readonly string[]): Promise<number> {
     const { sql } = this.conn;
-    const moved = this.conn.transaction(() => {
+    const moved = await this.conn.write(() => {
       let tail = this.tail(queue);
       let count = 0;
       keys.forEach((key, i) => {
@@ -281,13 +318,13 @@ export class SqliteBroker implements Broker {
       });
       return count;
     });
-    if (moved > 0) this.conn.local.emit(workEvent(this.ns, queue));
+    if (moved > 0) this.connection.local.emit(workEvent(this.ns, queue));
     return moved;
   }
 
   async purgeDead(queue: string, keys?: readonly string[]): Promise<number> {
     const { sql } = this.conn;
-    return this.conn.transaction(() => {
+    return this.conn.write(() => {
       if (keys === undefined) return sql.purgeDeadAll.run(this.ns, queue).changes;
       let count = 0;
       for (const key of keys) {

@@ -4,36 +4,32 @@
  *
  * Sharing matters beyond saving file handles: `PRAGMA data_version` only reports commits
  * made by *other* connections, so commits made here are announced on `local` instead,
- * and commits from other processes are found by polling `data_version` (a few
- * microseconds) every few milliseconds, only while somebody is waiting.
+ * and commits from other processes are noticed by the `ChangeWatcher`.
  */
 import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'libsql';
 import { prepareStatements, SCHEMA, type Statements } from './schema.ts';
+import { type ChangeSubscriber, ChangeWatcher } from './watcher.ts';
 
-/** How often other processes' commits are looked for while someone waits. */
-const POLL_MS = 5;
 /** How long a transaction waits for another process's write lock before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
-
-/** Someone interested in commits made by other connections. */
-export interface ChangeSubscriber {
-  /** Whether this subscription keeps the process alive (a waiting worker does; a result listener does not). */
-  readonly keepAlive: boolean;
-  onExternalChange(): void;
-}
 
 export class SqliteConnection {
   readonly db: Database.Database;
   readonly sql: Statements;
-  /** Same-process commits: events named by `localEvent`. */
+  /** Same-process commits, announced after COMMIT: events named by `workEvent` and `finalEvent`. */
   readonly local = new EventEmitter().setMaxListeners(0);
-  private readonly subscribers = new Set<ChangeSubscriber>();
-  private timer: NodeJS.Timeout | undefined;
-  private version = 0;
+  private readonly watcher: ChangeWatcher;
   private refs = 0;
   private closed = false;
+  /** Writes waiting for the next group commit. */
+  private pending: Array<{
+    fn: () => unknown;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  }> = [];
 
   constructor(
     readonly location: string,
@@ -46,10 +42,14 @@ export class SqliteConnection {
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec('PRAGMA synchronous = NORMAL');
     } catch (err) {
-      throw new Error(`cannot open SQLite database "${location}": ${(err as Error).message}`, { cause: err });
+      const dir = dirname(resolve(location));
+      const why = existsSync(dir) ? (err as Error).message : `directory "${dir}" does not exist`;
+      throw new Error(`cannot open SQLite database "${location}": ${why}`, { cause: err });
     }
     this.transaction(() => this.db.exec(SCHEMA));
     this.sql = prepareStatements(this.db);
+    const dataVersion = (): number => (this.sql.dataVersion.get() as { data_version: number }).data_version;
+    this.watcher = new ChangeWatcher(dataVersion, location === ':memory:' ? undefined : `${location}-wal`);
   }
 
   get isOpen(): boolean {
@@ -77,6 +77,52 @@ export class SqliteConnection {
     }
   }
 
+  /**
+   * Runs `fn` as part of the next group commit: every write issued in the same tick (a
+   * worker's result records and its settle, say) shares one transaction, each inside its
+   * own savepoint so one failing write does not undo the others. Resolves after COMMIT.
+   */
+  write<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`SQLite database "${this.location}" is closed`));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.length === 1) queueMicrotask(() => this.commitPending());
+    });
+  }
+
+  private commitPending(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.transaction(() => {
+        if (batch.length === 1) {
+          outcomes.push({ ok: true, value: batch[0]!.fn() });
+          return;
+        }
+        for (const op of batch) {
+          this.db.exec('SAVEPOINT errand_op');
+          try {
+            outcomes.push({ ok: true, value: op.fn() });
+            this.db.exec('RELEASE errand_op');
+          } catch (error) {
+            this.db.exec('ROLLBACK TO errand_op');
+            this.db.exec('RELEASE errand_op');
+            outcomes.push({ ok: false, error: this.explain(error) });
+          }
+        }
+      });
+    } catch (error) {
+      for (const op of batch) op.reject(error);
+      return;
+    }
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value);
+      else op.reject(outcome.error);
+    });
+  }
+
   /** A read outside any transaction (WAL readers never wait for writers). */
   read<T>(fn: () => T): T {
     if (this.closed) throw new Error(`SQLite database "${this.location}" is closed`);
@@ -95,51 +141,7 @@ export class SqliteConnection {
 
   /** Calls `subscriber` whenever another connection commits, until the returned function is called. */
   subscribe(subscriber: ChangeSubscriber): () => void {
-    if (this.subscribers.size === 0) this.startPolling();
-    this.subscribers.add(subscriber);
-    this.refreshRef();
-    return () => {
-      this.subscribers.delete(subscriber);
-      if (this.subscribers.size === 0) this.stopPolling();
-      else this.refreshRef();
-    };
-  }
-
-  private currentVersion(): number {
-    return (this.sql.dataVersion.get() as { data_version: number }).data_version;
-  }
-
-  private startPolling(): void {
-    if (this.closed) return;
-    this.version = this.currentVersion();
-    this.timer = setInterval(() => this.poll(), POLL_MS);
-  }
-
-  private stopPolling(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private refreshRef(): void {
-    if (!this.timer) return;
-    const keepAlive = [...this.subscribers].some((s) => s.keepAlive);
-    if (keepAlive) this.timer.ref();
-    else this.timer.unref();
-  }
-
-  private poll(): void {
-    if (this.closed) return;
-    const version = this.currentVersion();
-    if (version === this.version) return;
-    this.version = version;
-    for (const subscriber of [...this.subscribers]) {
-      try {
-        subscriber.onExternalChange();
-      } catch (err) {
-        // A subscriber's failed check must not stop the others; it sees the error on its next call.
-        this.local.emit('poll-error', err);
-      }
-    }
+    return this.watcher.subscribe(subscriber);
   }
 
   acquire(): this {
@@ -150,10 +152,9 @@ export class SqliteConnection {
   /** Drops one reference; the last one closes the database. */
   release(): void {
     if (--this.refs > 0 || this.closed) return;
+    if (this.pending.length > 0) this.commitPending();
     this.closed = true;
-    this.stopPolling();
-    this.subscribers.clear();
-    this.local.emit('closed');
+    this.watcher.close();
     this.local.removeAllListeners();
     if (this.registryKey !== undefined) connections.delete(this.registryKey);
     this.db.close();
@@ -165,10 +166,12 @@ const connections = new Map<string, SqliteConnection>();
 /**
  * The process's connection to `location` (a file path, or `:memory:` for a private
  * in-memory database that nothing else can see), with one more reference taken.
+ * `separate` opens a connection of its own instead, which sees this process's other
+ * connections the way another process would.
  */
-export function acquireConnection(location: string): SqliteConnection {
+export function acquireConnection(location: string, separate = false): SqliteConnection {
   if (location === '') throw new Error('SQLite location is empty: give a file path or ":memory:"');
-  if (location === ':memory:') return new SqliteConnection(location, undefined).acquire();
+  if (location === ':memory:' || separate) return new SqliteConnection(location, undefined).acquire();
   const key = resolve(location);
   let connection = connections.get(key);
   if (!connection) {

@@ -13,6 +13,13 @@ export { SqliteBroker } from './broker.ts';
 export interface SqliteOptions {
   /** Namespace of this Errand instance inside the file (Errand's `prefix`). */
   readonly prefix: string;
+  /** Dead letters kept per queue; the oldest beyond it are deleted (default 10,000). */
+  readonly deadLetterLimit?: number;
+  /**
+   * Open a connection of its own instead of sharing the process's connection to the file.
+   * It then sees this process's other connections exactly as another process would (tests).
+   */
+  readonly separateConnection?: boolean;
 }
 
 /**
@@ -24,10 +31,10 @@ export function openSqlite(
   location: string,
   options: SqliteOptions,
 ): { broker: Broker; backend: ResultBackend } {
-  const connection = acquireConnection(location);
+  const connection = acquireConnection(location, options.separateConnection ?? false);
   connection.acquire(); // one reference each for the broker and the backend
   return {
-    broker: new SqliteBroker(connection, options.prefix),
+    broker: new SqliteBroker(connection, options.prefix, options.deadLetterLimit),
     backend: new SqliteResultBackend(connection, options.prefix),
   };
 }

@@ -88,6 +88,7 @@ export interface Statements {
   retryDead: Stmt; // at, body|null, seq, ns, queue
   purgeDeadOne: Stmt; // seq, ns, queue
   purgeDeadAll: Stmt; // ns, queue
+  trimDead: Stmt; // ns, queue, keep
   stats: Stmt; // ns, queue -> { state, n }
   // results
   writeResult: Stmt; // ns, id, record, expiresAt, finalSeq|null
@@ -156,6 +157,10 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
     purgeDeadOne: p(`DELETE FROM ${m} WHERE seq = ? AND ns = ? AND queue = ? AND state = ${DEAD}`),
     purgeDeadAll: p(`DELETE FROM ${m} WHERE ns = ? AND queue = ? AND state = ${DEAD}`),
+    trimDead: p(
+      `DELETE FROM ${m} WHERE seq IN (SELECT seq FROM ${m} WHERE ns = ? AND queue = ? AND state = ${DEAD}
+       ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)`,
+    ),
     stats: p(`SELECT state, COUNT(*) AS n FROM ${m} WHERE ns = ? AND queue = ? GROUP BY state`),
     writeResult: p(
       `INSERT INTO errand_results (ns, id, record, expires_at, final_seq) VALUES (?, ?, ?, ?, ?)
