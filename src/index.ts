@@ -11,7 +11,14 @@ export {
   TaskFailedError,
   TaskTimeoutError,
 } from './core/errors.ts';
-export { type DecodeResult, jsonCodec, type MessageCodec, type TaskMessage, toMessage, WIRE_VERSION } from './core/message.ts';
+export {
+  type DecodeResult,
+  jsonCodec,
+  type MessageCodec,
+  type TaskMessage,
+  toMessage,
+  WIRE_VERSION,
+} from './core/message.ts';
 export type { ErrandOptions, Logger, QueueConfig, SendOptions, TaskOptions } from './core/options.ts';
 export type {
   Broker,

@@ -6,6 +6,10 @@ runBrokerContract({
   create: async () => {
     const broker = new MemoryBroker();
     const backend = new MemoryResultBackend();
-    return { broker, backend, close: async () => Promise.all([broker.close(), backend.close()]).then(() => {}) };
+    return {
+      broker,
+      backend,
+      close: async () => Promise.all([broker.close(), backend.close()]).then(() => {}),
+    };
   },
 });

@@ -10,7 +10,10 @@ runBrokerContract({
     const open = () => {
       const connection = new RedisConnection({ url: REDIS_URL }).retain().retain();
       connections.push(connection);
-      return { broker: new RedisBroker(connection, { prefix }), backend: new RedisResultBackend(connection, prefix) };
+      return {
+        broker: new RedisBroker(connection, { prefix }),
+        backend: new RedisResultBackend(connection, prefix),
+      };
     };
     const first = open();
     const peers: Array<ReturnType<typeof open>> = [];

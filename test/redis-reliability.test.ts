@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Errand } from '../src/index.ts';
-import { eventually, REDIS_URL, startPrivateRedis, tempDir, uniquePrefix } from './helpers.ts';
+import { eventually, freePort, REDIS_URL, startPrivateRedis, tempDir, uniquePrefix } from './helpers.ts';
 
 const WORKER = new URL('./fixtures/redis-worker.ts', import.meta.url).pathname;
 
@@ -107,6 +107,30 @@ describe('reliability on Redis', () => {
       [stats.leased, stats.waiting],
       [0, 1],
       'the unfinished task is waiting again, not leased',
+    );
+  });
+
+  it('with Redis unreachable, result() keeps its timeout and stop() and close() return', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+    const errand = new Errand({ broker: url, prefix: uniquePrefix('down') });
+    errand.task('t', () => 1);
+    const worker = errand.worker({ handleSignals: false });
+    const errors: Error[] = [];
+    worker.on('error', (e) => errors.push(e));
+    await worker.start();
+    let t0 = Date.now();
+    await assert.rejects(
+      errand.result('some-id', { timeoutMs: 500 }),
+      /no result for task some-id within 500 ms/,
+    );
+    assert.ok(Date.now() - t0 < 2000, `result() kept its timeout (${Date.now() - t0} ms)`);
+    t0 = Date.now();
+    await errand.close();
+    assert.ok(Date.now() - t0 < 10_000, `close() returned (${Date.now() - t0} ms)`);
+    assert.equal(worker.state, 'stopped');
+    assert.ok(
+      errors.every((e) => e.message !== ''),
+      'errors say what failed',
     );
   });
 

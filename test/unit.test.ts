@@ -89,3 +89,19 @@ describe('option validation', () => {
     await errand.close();
   });
 });
+
+describe('sleep', () => {
+  it('waits for the signal only when the time is infinite', async () => {
+    const { sleep } = await import('../src/core/clock.ts');
+    const ac = new AbortController();
+    let done = false;
+    const waiting = sleep(Number.POSITIVE_INFINITY, ac.signal).then(() => {
+      done = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(done, false, 'still waiting after 50 ms');
+    ac.abort();
+    await waiting;
+    assert.equal(done, true);
+  });
+});

@@ -32,7 +32,8 @@ export function normaliseGoFlags(argv: readonly string[], options: Options): str
     const name = m[1] ?? '';
     const inline = m[2] ?? '';
     if (name.length > 1 && name in options) out.push(`--${name}${inline}`);
-    else if (name.length === 1 && inline !== '' && longOf.has(name)) out.push(`--${longOf.get(name)}${inline}`);
+    else if (name.length === 1 && inline !== '' && longOf.has(name))
+      out.push(`--${longOf.get(name)}${inline}`);
     else out.push(arg);
   }
   return out;
@@ -58,7 +59,8 @@ export function parse(argv: readonly string[], options: Options, allowPositional
 }
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-export const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+export const strs = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 
 /** A whole number of milliseconds >= 0 from a flag, or a UsageError naming the flag. */
 export function millis(flag: string, v: unknown): number | undefined {

@@ -40,12 +40,15 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
   }
   const [action, task, ...keys] = positionals;
   if (action !== 'list' && action !== 'retry' && action !== 'purge') {
-    throw new UsageError(`failed needs an action: list, retry or purge (got ${JSON.stringify(action ?? '')})`);
+    throw new UsageError(
+      `failed needs an action: list, retry or purge (got ${JSON.stringify(action ?? '')})`,
+    );
   }
   if (!task) throw new UsageError(`failed ${action} needs a TASK name`);
   const limitText = str(values.limit);
   const limit = limitText === undefined ? 100 : Number(limitText);
-  if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive whole number (got ${limitText})`);
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new UsageError(`--limit must be a positive whole number (got ${limitText})`);
   const config = openConfig(str(values.conf), io);
   const errand = clientErrand(config);
   try {
@@ -62,12 +65,15 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
     if (action === 'list') {
       for (const e of all.slice(0, limit)) {
         if (values.json) {
-          io.out(`${JSON.stringify({ key: e.key, failedAt: e.failedAt.toISOString(), reason: e.reason, body: e.body })}\n`);
+          io.out(
+            `${JSON.stringify({ key: e.key, failedAt: e.failedAt.toISOString(), reason: e.reason, body: e.body })}\n`,
+          );
         } else {
           io.out(`${e.key}  ${e.failedAt.toISOString()}  ${e.reason}\n    ${e.body}\n`);
         }
       }
-      if (!values.json) io.out(`${Math.min(all.length, limit)} failed task(s) of ${task} shown (queue ${queue})\n`);
+      if (!values.json)
+        io.out(`${Math.min(all.length, limit)} failed task(s) of ${task} shown (queue ${queue})\n`);
       return 0;
     }
     const chosen = keys.length > 0 ? keys : all.map((e) => e.key);
@@ -85,7 +91,7 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
       const side = new SideRedis(config.broker, () => undefined);
       try {
         const key = `${config.queueKey ?? ''}:${type.name}:failed`;
-        const n = await side.run('purge', (c) => c.del(key), 5000);
+        const n = await side.run('purge', (c) => c.del(key), { deadlineMs: 5000 });
         listNote = n > 0 ? ` and list ${key} deleted` : '';
       } finally {
         await side.close();

@@ -41,7 +41,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     const topic = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
-    (name === undefined ? io.err : io.out)(topic?.help ?? mainHelp);
+    const text = topic?.help ?? mainHelp;
+    if (name === undefined) io.err(text);
+    else io.out(text);
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-version' || name === '-V') {
@@ -61,13 +63,19 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       return 2;
     }
     io.err(`errand ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (!(err instanceof CommandFailed) && err instanceof Error && process.env.ERRAND_DEBUG) io.err(`${err.stack}\n`);
+    if (!(err instanceof CommandFailed) && err instanceof Error && process.env.ERRAND_DEBUG)
+      io.err(`${err.stack}\n`);
     return 1;
   }
 }
 
 /** Entry point of bin/errand.js: runs, then exits with the status (open handles must not keep it alive). */
 export async function run(): Promise<void> {
+  // `errand failed list | head`: a closed pipe ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const code = await main(process.argv.slice(2));
   // Let stdout/stderr flush before exiting.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

@@ -1,10 +1,7 @@
-/** `errand send TASK [ARGS...]`: enqueue a task from the shell, optionally waiting for its result. */
-import { randomUUID } from 'node:crypto';
-import { TaskFailedError } from '../core/errors.ts';
-import { type TaskMessage, WIRE_VERSION } from '../core/message.ts';
 import type { Errand } from '../core/errand.ts';
+import { TaskFailedError } from '../core/errors.ts';
 import { type Io, millis, type Options, parse, str, strs, UsageError } from './args.ts';
-import { clientErrand, CommandFailed, confOption, openConfig, queueOfTask, requireTask } from './context.ts';
+import { CommandFailed, clientErrand, confOption, openConfig, queueOfTask, requireTask } from './context.ts';
 
 export const sendOptions: Options = {
   ...confOption,
@@ -54,10 +51,6 @@ function parseArgsJson(args: readonly string[]): unknown[] {
   });
 }
 
-/**
- * Enqueues one message. With an env it is built here, because the env is part of the message
- * (Gordon's `"env"`) and Errand's send options have no env.
- */
 async function enqueue(
   errand: Errand,
   task: string,
@@ -66,27 +59,12 @@ async function enqueue(
   env: Record<string, string> | undefined,
   delayMs: number | undefined,
 ): Promise<string> {
-  if (!env) {
-    const sent = await errand.send(task, args, { queue, ...(delayMs ? { delayMs } : {}) });
-    return sent.id;
-  }
-  const defaults = errand.runtime.definition(task)?.options ?? {};
-  const now = Date.now();
-  const message: TaskMessage = {
-    v: WIRE_VERSION,
-    id: randomUUID(),
-    task,
-    args,
-    attempt: 0,
-    createdAt: now,
-    env,
-    ...(defaults.retries !== undefined ? { retries: defaults.retries } : {}),
-    ...(defaults.timeoutMs !== undefined ? { timeoutMs: defaults.timeoutMs } : {}),
-  };
-  const { broker } = await errand.runtime.stores();
-  const body = errand.runtime.codec(queue).encode(message);
-  await broker.enqueue(queue, [{ body, ...(delayMs ? { dueAt: now + delayMs } : {}) }], errand.options.resultTtlMs);
-  return message.id;
+  const sent = await errand.send(task, args, {
+    queue,
+    ...(delayMs ? { delayMs } : {}),
+    ...(env ? { env } : {}),
+  });
+  return sent.id;
 }
 
 export async function sendCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -112,7 +90,8 @@ export async function sendCommand(argv: readonly string[], io: Io): Promise<numb
     }
     try {
       const result = await errand.result(id, timeoutMs ? { timeoutMs } : {});
-      if (result !== null && result !== undefined) io.out(typeof result === 'string' ? result : `${JSON.stringify(result)}\n`);
+      if (result !== null && result !== undefined)
+        io.out(typeof result === 'string' ? result : `${JSON.stringify(result)}\n`);
       return 0;
     } catch (err) {
       if (err instanceof TaskFailedError) throw new CommandFailed(`task ${id} failed: ${err.message}`);

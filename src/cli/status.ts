@@ -33,7 +33,14 @@ interface QueueRow extends QueueStats {
 
 const pad = (rows: string[][]): string => {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 };
 
 export async function statusCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -46,25 +53,51 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
   const errand = clientErrand(config);
   const side = isRedisUrl(config.broker) ? new SideRedis(config.broker, () => undefined) : undefined;
   try {
-    const queues = [...new Set([...config.tasks.map((t) => t.queue), ...config.moduleQueues, ...strs(values.queue)])];
+    const queues = [
+      ...new Set([
+        ...config.tasks.map((t) => t.queue),
+        ...(config.modules.length > 0 ? config.moduleQueues : []),
+        ...strs(values.queue),
+      ]),
+    ];
     const rows: QueueRow[] = [];
     for (const queue of queues) {
       const stats = await errand.stats(queue);
       const task = config.tasks.find((t) => t.queue === queue);
       let failedList: number | undefined;
       if (side && task && config.flavour !== 'errand') {
-        failedList = await side.run('status', (c) => c.lLen(`${config.queueKey ?? ''}:${task.name}:failed`), 5000);
+        failedList = await side.run('status', (c) => c.lLen(`${config.queueKey ?? ''}:${task.name}:failed`), {
+          deadlineMs: 5000,
+        });
       }
       rows.push({ queue, ...stats, ...(failedList !== undefined ? { failedList } : {}) });
     }
     const daemons: DaemonPresence[] | undefined = side ? await listPresence(side, config.prefix) : undefined;
     if (values.json) {
-      io.out(`${JSON.stringify({ broker: redact(config.broker), queues: rows, daemons: daemons ?? null }, null, 2)}\n`);
+      io.out(
+        `${JSON.stringify({ broker: redact(config.broker), queues: rows, daemons: daemons ?? null }, null, 2)}\n`,
+      );
       return 0;
     }
-    const table = [['QUEUE', 'WAITING', 'DELAYED', 'RUNNING', 'FAILED', ...(side && config.flavour !== 'errand' ? ['FAILED_LIST'] : [])]];
+    const table = [
+      [
+        'QUEUE',
+        'WAITING',
+        'DELAYED',
+        'RUNNING',
+        'FAILED',
+        ...(side && config.flavour !== 'errand' ? ['FAILED_LIST'] : []),
+      ],
+    ];
     for (const r of rows) {
-      table.push([r.queue, String(r.waiting), String(r.delayed), String(r.leased), String(r.dead), ...(r.failedList !== undefined ? [String(r.failedList)] : [])]);
+      table.push([
+        r.queue,
+        String(r.waiting),
+        String(r.delayed),
+        String(r.leased),
+        String(r.dead),
+        ...(r.failedList !== undefined ? [String(r.failedList)] : []),
+      ]);
     }
     io.out(`broker: ${redact(config.broker)}\n\n${pad(table)}\n\n`);
     if (!daemons) io.out('live daemons: not tracked for this broker (Redis only)\n');
@@ -73,7 +106,13 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
       const now = Date.now();
       const list = [['HOST', 'PID', 'UP', 'RUNNING', 'QUEUES']];
       for (const d of daemons) {
-        list.push([d.host, String(d.pid), `${Math.round((now - d.startedAt) / 1000)}s`, String(d.running), d.queues.join(',')]);
+        list.push([
+          d.host,
+          String(d.pid),
+          `${Math.round((now - d.startedAt) / 1000)}s`,
+          String(d.running),
+          d.queues.join(','),
+        ]);
       }
       io.out(`live daemons: ${daemons.length}\n${pad(list)}\n`);
     }

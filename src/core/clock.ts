@@ -1,6 +1,9 @@
 /** Bounded, abortable waiting. Every sleep in Errand goes through here. */
 
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
+/**
+ * Resolves after `ms`, or at once when `signal` aborts. Never rejects. An infinite `ms` waits
+ * for the signal only (setTimeout would turn it into 1 ms).
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted || ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
@@ -9,7 +12,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = Number.isFinite(ms) ? setTimeout(done, Math.min(ms, 2 ** 31 - 1)) : undefined;
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -131,6 +131,7 @@ export class Errand {
         ...(options.retries !== undefined && { retries: options.retries }),
         ...(options.backoff !== undefined && { backoff: options.backoff }),
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+        ...(options.env !== undefined && { env: options.env }),
       };
       const body = codec.encode(message);
       const bytes = Buffer.byteLength(body);
@@ -196,9 +197,15 @@ export class Errand {
     return (await this.stores()).broker.stats(queue);
   }
 
-  /** Stop running workers (with their drain deadline) and close connections. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  private closing: Promise<void> | undefined;
+
+  /** Stop running workers (with their drain deadline) and close connections. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     await Promise.all([...this.workers].map((w) => w.stop()));
     this.closed = true;
     await this.waiter.close();

@@ -31,8 +31,13 @@ export class ResultTimeoutError extends Error {
   constructor(
     readonly taskId: string,
     readonly timeoutMs: number,
+    cause?: unknown,
   ) {
-    super(`no result for task ${taskId} within ${timeoutMs} ms`);
+    super(
+      `no result for task ${taskId} within ${timeoutMs} ms` +
+        (cause instanceof Error ? ` (the result backend failed: ${cause.message || cause.name})` : ''),
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 

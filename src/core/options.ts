@@ -19,6 +19,8 @@ export interface SendOptions {
   readonly timeoutMs?: number;
   /** Task id; sending the same id again while it is remembered (`resultTtlMs`) runs the task once. */
   readonly id?: string;
+  /** Environment variables for command tasks run by the `errand` daemon (library handlers see them in `this.message.env`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export type TaskOptions = Omit<SendOptions, 'id'>;
@@ -128,6 +130,9 @@ export function validateSendOptions(where: string, options: SendOptions): void {
     if (problem) bad('backoff', problem);
   }
   if (id !== undefined && (typeof id !== 'string' || id === '')) bad('id', 'must be a non-empty string');
+  if (options.env !== undefined && !Object.values(options.env).every((v) => typeof v === 'string')) {
+    bad('env', 'must map names to strings');
+  }
 }
 
 export function dueAtOf(options: SendOptions, now: number): number | undefined {

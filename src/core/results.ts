@@ -28,7 +28,10 @@ export class ResultWaiter {
 
   /** Resolves with the final record of `id`. */
   async waitFinal(id: string, options: ResultOptions = {}): Promise<TaskRecord> {
-    await this.listen();
+    // Not awaited: while the backend is unreachable, the slow re-read below still runs.
+    this.listen().catch(() => {
+      this.listening = undefined;
+    });
     const backend = await this.backend();
     const deadline =
       options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
@@ -41,12 +44,20 @@ export class ResultWaiter {
     }
     set.add(notify);
     try {
+      let lastError: unknown;
       for (;;) {
-        const record = await backend.read(id);
+        const reading = backend.read(id).catch((err: unknown) => {
+          lastError = err;
+          return undefined;
+        });
+        // A read is bounded by the deadline too: a backend that does not answer cannot hold result().
+        const record = Number.isFinite(deadline)
+          ? await Promise.race([reading, sleep(deadline - Date.now()).then(() => undefined)])
+          : await reading;
         if (record && FINAL_STATES.has(record.state)) return record;
         if (options.signal?.aborted) throw options.signal.reason;
         const left = deadline - Date.now();
-        if (left <= 0) throw new ResultTimeoutError(id, options.timeoutMs ?? 0);
+        if (left <= 0) throw new ResultTimeoutError(id, options.timeoutMs ?? 0, lastError);
         const wake = options.signal ? AbortSignal.any([notified.signal, options.signal]) : notified.signal;
         await sleep(Math.min(left, SAFETY_REREAD_MS), wake);
         notified = new AbortController();
@@ -57,9 +68,11 @@ export class ResultWaiter {
     }
   }
 
+  /** Stops listening; a subscription still being set up is stopped when it completes. */
   async close(): Promise<void> {
-    const stop = await this.listening?.catch(() => undefined);
-    await stop?.();
+    const listening = this.listening;
+    this.listening = undefined;
+    if (listening !== undefined) void listening.then((stop) => stop()).catch(() => undefined);
   }
 }
 

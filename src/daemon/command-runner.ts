@@ -137,7 +137,14 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
     child.on('error', (err: NodeJS.ErrnoException) => {
       // Spawn failed (no such program, no permission, bad cwd).
       const why = (err.code && ERRNO_TEXT[err.code]) ?? err.message;
-      finish({ error: `fork/exec ${req.program}: ${why}`, exitCode: null, signal: null, stdout: '', stderr: '', aborted });
+      finish({
+        error: `fork/exec ${req.program}: ${why}`,
+        exitCode: null,
+        signal: null,
+        stdout: '',
+        stderr: '',
+        aborted,
+      });
     });
 
     let exitCode: number | null = null;

@@ -5,7 +5,7 @@
  * configs exactly Gordon's: `exit status 3`, or the stdout output), so Errand records it,
  * retries it per config, and finally dead-letters it.
  */
-import { taskContext } from '../core/context.ts';
+import type { TaskContext } from '../core/context.ts';
 import { runCommand } from './command-runner.ts';
 import type { CommandTaskConfig } from './config-types.ts';
 
@@ -23,28 +23,31 @@ export interface CommandHooks {
 const toArg = (a: unknown): string => (typeof a === 'string' ? a : (JSON.stringify(a) ?? String(a)));
 
 export function commandHandler(task: CommandTaskConfig, hooks: CommandHooks) {
-  return async (...rawArgs: unknown[]): Promise<string | undefined> => {
-    const ctx = taskContext();
+  // A `function` handler: Errand passes the task's context as `this`.
+  return async function runCommandTask(
+    this: TaskContext,
+    ...rawArgs: unknown[]
+  ): Promise<string | undefined> {
     const args = rawArgs.map(toArg);
-    hooks.started(task, ctx.id, args);
+    hooks.started(task, this.id, args);
     try {
       const outcome = await runCommand({
         program: task.program,
         args: [...task.args, ...args],
-        env: { ...process.env, ...task.env, ...ctx.message.env },
+        env: { ...process.env, ...task.env, ...this.message.env },
         cwd: task.cwd,
         maxOutputBytes: task.maxOutputBytes,
         killGraceMs: task.killGraceMs,
         failure: task.failure,
-        signal: ctx.signal,
-        onSpawn: (pid) => hooks.child(ctx.id, pid),
+        signal: this.signal,
+        onSpawn: (pid) => hooks.child(this.id, pid),
       });
-      if (outcome.aborted && ctx.signal.reason instanceof Error) throw ctx.signal.reason;
+      if (outcome.aborted && this.signal.reason instanceof Error) throw this.signal.reason;
       if (outcome.error !== undefined) throw new CommandFailedError(outcome.error);
       // Under Gordon's rule a success has no output; otherwise stdout is the task's result.
       return task.failure === 'gordon' ? undefined : outcome.stdout;
     } finally {
-      hooks.child(ctx.id, undefined);
+      hooks.child(this.id, undefined);
     }
   };
 }

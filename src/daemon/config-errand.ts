@@ -1,8 +1,9 @@
 /** Errand's own config format (errand.toml / .yaml / .json). Unknown keys are errors here. */
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { BackoffSpec } from '../core/backoff.ts';
 import { isPlainObject, type Plain, type Reader } from './config-reader.ts';
-import { type CommandTaskConfig, DEFAULTS, type DaemonConfig, type StatsConfig } from './config-types.ts';
+import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
 import { resolveFrom } from './paths.ts';
 
 const TOP_KEYS = [
@@ -46,20 +47,22 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
     r.problem('tasks', 'must be an array of tables ([[tasks]] in TOML)', rawTasks);
   } else if (rawTasks) {
     const seen = new Set<string>();
-    rawTasks.forEach((t: unknown, i: number) => {
+    for (const [i, t] of (rawTasks as unknown[]).entries()) {
       const task = readTask(t, `tasks[${i}]`, dir, r);
-      if (!task) return;
+      if (!task) continue;
       if (seen.has(task.name)) r.problem(`tasks[${i}].name`, `duplicate task name "${task.name}"`);
       seen.add(task.name);
       tasks.push(task);
-    });
+    }
   }
   const errorProgram = r.string(raw, '', 'error_script');
   const modules = (r.stringArray(raw, '', 'modules') ?? []).map((m) => resolveFrom(dir, m));
+  for (const [i, m] of modules.entries())
+    if (!existsSync(m)) r.problem(`modules[${i}]`, `file not found: ${m}`);
   return {
     flavour: 'errand',
     file,
-    broker: r.string(raw, '', 'broker') ?? '',
+    broker: brokerRelativeTo(dir, r.string(raw, '', 'broker') ?? ''),
     prefix: r.string(raw, '', 'prefix') ?? 'errand',
     queueKey: undefined,
     modules,
@@ -89,13 +92,20 @@ function readStats(raw: Plain, dir: string, r: Reader): StatsConfig | undefined 
   if (!listen) return undefined;
   const cert = r.string(s, 'stats', 'tls_cert_file');
   const key = r.string(s, 'stats', 'tls_key_file');
-  if (Boolean(cert) !== Boolean(key)) r.problem('stats', 'tls_cert_file and tls_key_file must be set together');
+  if (Boolean(cert) !== Boolean(key))
+    r.problem('stats', 'tls_cert_file and tls_key_file must be set together');
   return {
     listen,
     path: r.string(s, 'stats', 'path') || undefined,
     tls: cert && key ? { certFile: resolveFrom(dir, cert), keyFile: resolveFrom(dir, key) } : undefined,
   };
 }
+
+/** `sqlite:relative/path` is relative to the config file, like every other path in it. */
+const brokerRelativeTo = (dir: string, url: string): string =>
+  url.startsWith('sqlite:') && url.length > 'sqlite:'.length
+    ? `sqlite:${resolveFrom(dir, url.slice(7))}`
+    : url;
 
 /** A program with a slash is a path (relative to the config file); a bare name is looked up in PATH. */
 export const resolveProgram = (dir: string, program: string): string =>
@@ -110,7 +120,8 @@ function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTask
   let program = r.string(t, base, 'program');
   let args = r.stringArray(t, base, 'args') ?? [];
   if (command) {
-    if (program !== undefined) r.problem(`${base}.program`, 'cannot be combined with command (use one of them)');
+    if (program !== undefined)
+      r.problem(`${base}.program`, 'cannot be combined with command (use one of them)');
     if (command.length === 0) r.problem(`${base}.command`, 'must name a program (got an empty array)');
     program = command[0];
     args = [...command.slice(1), ...args];

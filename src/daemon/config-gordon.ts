@@ -7,7 +7,7 @@
  */
 import { tmpdir } from 'node:os';
 import { isPlainObject, join, type Plain, type Reader } from './config-reader.ts';
-import { type CommandTaskConfig, DEFAULTS, type DaemonConfig, type StatsConfig } from './config-types.ts';
+import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
 import { resolveFrom } from './paths.ts';
 
 const EXTENSION_KEYS = ['broker', 'prefix', 'lease', 'shutdown_timeout'] as const;
@@ -16,7 +16,8 @@ const INTERVAL_KEYS = ['interval_min', 'interval_max', 'interval_factor'] as con
 const BACKOFF_KEYS = ['backoff_enabled', 'backoff_min', 'backoff_max', 'backoff_factor'] as const;
 
 const SUPERSEDED_INTERVAL = 'accepted but superseded: Errand wakes when a task arrives instead of polling';
-const SUPERSEDED_BACKOFF = 'accepted but superseded: use the task keys "retries" (and Errand\'s backoff) instead';
+const SUPERSEDED_BACKOFF =
+  'accepted but superseded: use the task keys "retries" (and Errand\'s backoff) instead';
 
 /** Gordon and Goophry lists live at `<queue_key>:<type>`; Errand's own keys go under their own prefix. */
 const defaultPrefix = (queueKey: string): string =>
@@ -42,7 +43,8 @@ function commonTaskFields(t: Plain, base: string, dir: string, r: Reader) {
 
 function workers(t: Plain, base: string, key: string, r: Reader): number {
   const n = r.number(t, base, key, { int: true });
-  if (n !== undefined && n < 1) r.warnings.push(`${join(base, key)}: ${n} is below 1, using 1 (as Gordon does)`);
+  if (n !== undefined && n < 1)
+    r.warnings.push(`${join(base, key)}: ${n} is below 1, using 1 (as Gordon does)`);
   return Math.max(1, n ?? 1);
 }
 
@@ -73,12 +75,14 @@ export function readGordonConfig(raw: Plain, file: string, dir: string, r: Reade
   r.unknownKeys(raw, '', known, true);
   for (const k of INTERVAL_KEYS) r.number(raw, '', k);
   for (const k of [...INTERVAL_KEYS, ...BACKOFF_KEYS]) {
-    if (r.has(raw, k)) r.warnings.push(`${k}: ${k.startsWith('interval') ? SUPERSEDED_INTERVAL : SUPERSEDED_BACKOFF}`);
+    if (r.has(raw, k))
+      r.warnings.push(`${k}: ${k.startsWith('interval') ? SUPERSEDED_INTERVAL : SUPERSEDED_BACKOFF}`);
   }
   r.bool(raw, '', 'backoff_enabled');
   for (const k of ['backoff_min', 'backoff_max', 'backoff_factor']) r.number(raw, '', k);
   const network = r.string(raw, '', 'redis_network');
-  if (network && network !== 'tcp') r.warnings.push(`redis_network: "${network}" is treated as "tcp" (as Gordon does)`);
+  if (network && network !== 'tcp')
+    r.warnings.push(`redis_network: "${network}" is treated as "tcp" (as Gordon does)`);
   const address = r.string(raw, '', 'redis_address');
   const queueKey = r.string(raw, '', 'queue_key') ?? '';
   const globalTtl = ttl(raw, '', 'failed_tasks_ttl', r);
@@ -91,7 +95,12 @@ export function readGordonConfig(raw: Plain, file: string, dir: string, r: Reade
       r.problem(base, 'must be a table ([tasks.<type>] with script = "...")', t);
       continue;
     }
-    r.unknownKeys(t, base, ['type', 'script', 'workers', 'failed_tasks_ttl', ...BACKOFF_KEYS, ...TASK_EXTENSION_KEYS], true);
+    r.unknownKeys(
+      t,
+      base,
+      ['type', 'script', 'workers', 'failed_tasks_ttl', ...BACKOFF_KEYS, ...TASK_EXTENSION_KEYS],
+      true,
+    );
     r.bool(t, base, 'backoff_enabled');
     for (const k of ['backoff_min', 'backoff_max', 'backoff_factor']) r.number(t, base, k);
     const script = r.string(t, base, 'script');
@@ -155,9 +164,12 @@ export function readGoophryConfig(raw: Plain, file: string, dir: string, r: Read
   const rawTasks = (raw.Tasks ?? raw.tasks) as unknown;
   if (rawTasks !== undefined && !Array.isArray(rawTasks)) r.problem('Tasks', 'must be an array', rawTasks);
   const seen = new Set<string>();
-  (Array.isArray(rawTasks) ? rawTasks : []).forEach((t: unknown, i: number) => {
+  for (const [i, t] of (Array.isArray(rawTasks) ? (rawTasks as unknown[]) : []).entries()) {
     const base = `Tasks[${i}]`;
-    if (!isPlainObject(t)) return r.problem(base, 'must be an object', t);
+    if (!isPlainObject(t)) {
+      r.problem(base, 'must be an object', t);
+      continue;
+    }
     r.unknownKeys(t, base, ['Type', 'Script', 'Workers', ...TASK_EXTENSION_KEYS], true);
     const type = r.string(t, base, 'Type');
     const script = r.string(t, base, 'Script');
@@ -166,14 +178,21 @@ export function readGoophryConfig(raw: Plain, file: string, dir: string, r: Read
     if (!script) r.problem(`${base}.Script`, 'is required (the program to run for this task type)');
     const common = commonTaskFields(t, base, dir, r);
     const concurrency = workers(t, base, 'Workers', r);
-    if (!type || !script || seen.has(type)) return undefined;
+    if (!type || !script || seen.has(type)) continue;
     seen.add(type);
-    tasks.push({ ...common, name: type, queue: type, program: resolveFrom(dir, script), concurrency, failedTtlSec: globalTtl });
-    return undefined;
-  });
+    tasks.push({
+      ...common,
+      name: type,
+      queue: type,
+      program: resolveFrom(dir, script),
+      concurrency,
+      failedTtlSec: globalTtl,
+    });
+  }
   const cert = r.string(raw, '', 'StatsTLSCertFile');
   const key = r.string(raw, '', 'StatsTLSKeyFile');
-  if (Boolean(cert) !== Boolean(key)) r.problem('StatsTLSCertFile', 'StatsTLSCertFile and StatsTLSKeyFile must be set together');
+  if (Boolean(cert) !== Boolean(key))
+    r.problem('StatsTLSCertFile', 'StatsTLSCertFile and StatsTLSKeyFile must be set together');
   const listen = r.string(raw, '', 'StatsInterface');
   return finish(raw, r, {
     flavour: 'goophry',

@@ -90,7 +90,12 @@ export class Reader {
     return v;
   }
 
-  number(obj: Plain, base: string, key: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+  number(
+    obj: Plain,
+    base: string,
+    key: string,
+    opts: { int?: boolean; min?: number } = {},
+  ): number | undefined {
     const v = this.find(obj, key);
     if (v === undefined) return undefined;
     const path = join(base, key);
@@ -109,7 +114,11 @@ export class Reader {
     const ms = parseDuration(v);
     if (ms === undefined || (positive && ms <= 0)) {
       const what = positive ? 'a positive' : 'a';
-      this.problem(join(base, key), `must be ${what} number of seconds or a duration like "30s" or "500ms"`, v);
+      this.problem(
+        join(base, key),
+        `must be ${what} number of seconds or a duration like "30s" or "500ms"`,
+        v,
+      );
       return undefined;
     }
     return ms;

@@ -3,7 +3,7 @@
  * a Gordon 1.6 config or a Goophry config, told apart by their keys. Environment variables
  * `ERRAND_BROKER` then `REDIS_URL` override the broker URL.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
@@ -33,9 +33,13 @@ const hasKey = (obj: Plain, key: string): boolean => Object.keys(obj).some((k) =
 
 /** Goophry: capitalised JSON keys; Gordon: `[tasks.<type>]` tables or `redis_address`; otherwise Errand's format. */
 export function detectFlavour(raw: Plain): Flavour {
-  if (hasKey(raw, 'redisaddress') || hasKey(raw, 'redisqueuekey') || hasKey(raw, 'statsinterface')) return 'goophry';
+  if (hasKey(raw, 'redisaddress') || hasKey(raw, 'redisqueuekey') || hasKey(raw, 'statsinterface'))
+    return 'goophry';
   const tasks = raw.tasks ?? raw.Tasks;
-  if (Array.isArray(tasks) && tasks.some((t) => isPlainObject(t) && hasKey(t, 'type') && hasKey(t, 'script'))) {
+  if (
+    Array.isArray(tasks) &&
+    tasks.some((t) => isPlainObject(t) && hasKey(t, 'type') && hasKey(t, 'script'))
+  ) {
     return 'goophry';
   }
   if (isPlainObject(tasks) || hasKey(raw, 'redis_address') || hasKey(raw, 'queue_key')) return 'gordon';
@@ -48,7 +52,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (!isPlainObject(raw)) throw new ConfigError(abs, ['the file must hold a table/object of settings']);
   const flavour = detectFlavour(raw);
   const reader = new Reader(flavour !== 'errand');
-  const read = flavour === 'gordon' ? readGordonConfig : flavour === 'goophry' ? readGoophryConfig : readErrandConfig;
+  const read =
+    flavour === 'gordon' ? readGordonConfig : flavour === 'goophry' ? readGoophryConfig : readErrandConfig;
   const config = read(raw, abs, dirname(abs), reader);
   const override = env.ERRAND_BROKER || env.REDIS_URL;
   const broker = override || config.broker;
@@ -66,7 +71,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     );
   }
   if (reader.problems.length > 0) throw new ConfigError(abs, reader.problems);
-  return { ...config, broker };
+  // A missing program is only noted: it may be deployed after the config, and a run reports it anyway.
+  const notes = config.tasks
+    .filter((t) => t.program.includes('/') && !existsSync(t.program))
+    .map((t) => `task "${t.name}": program ${t.program} does not exist`);
+  return { ...config, broker, warnings: [...config.warnings, ...notes] };
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): DaemonConfig {

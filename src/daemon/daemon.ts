@@ -22,6 +22,9 @@ import { ERRAND_VERSION } from './version.ts';
 
 /** Infrastructure errors reach the error script at most this often (an outage repeats them). */
 const INTERNAL_NOTIFY_EVERY_MS = 60_000;
+const CONNECTION_WARN_EVERY_MS = 30_000;
+/** How long past shutdown_timeout a stop may take (handing back, closing connections). */
+const STOP_GRACE_MS = 5000;
 
 export const isRedisUrl = (url: string): boolean => /^rediss?:/.test(url);
 
@@ -30,7 +33,10 @@ export function errandFor(config: DaemonConfig, log?: Logger): Errand {
   const queues: Record<string, { listKey: string; codec: ReturnType<typeof gordonCodec> }> = {};
   if (config.flavour !== 'errand') {
     for (const t of config.tasks) {
-      queues[t.queue] = { listKey: `${config.queueKey ?? ''}:${t.name}`, codec: gordonCodec(t.name, config.flavour) };
+      queues[t.queue] = {
+        listKey: `${config.queueKey ?? ''}:${t.name}`,
+        codec: gordonCodec(t.name, config.flavour),
+      };
     }
   }
   const logger = log
@@ -51,7 +57,10 @@ export function errandFor(config: DaemonConfig, log?: Logger): Errand {
 
 const plain = (fields: Record<string, unknown> | undefined) =>
   Object.fromEntries(
-    Object.entries(fields ?? {}).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? v : String(v)]),
+    Object.entries(fields ?? {}).map(([k, v]) => [
+      k,
+      typeof v === 'number' || typeof v === 'boolean' ? v : String(v),
+    ]),
   );
 
 /** Registers every command task type on `errand` (also used by `errand send` so routing matches). */
@@ -72,7 +81,9 @@ export async function loadModules(errand: Errand, modules: readonly string[]): P
     const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; register?: unknown };
     const register = typeof mod.default === 'function' ? mod.default : mod.register;
     if (typeof register !== 'function') {
-      throw new Error(`modules[${i}]: ${file} must export a default function (errand) => void that defines its tasks`);
+      throw new Error(
+        `modules[${i}]: ${file} must export a default function (errand) => void that defines its tasks`,
+      );
     }
     await (register as (e: Errand) => unknown)(errand);
   }
@@ -90,6 +101,9 @@ export class Daemon {
   private presence: Promise<void> | undefined;
   private stats: StatsServer | undefined;
   private lastInternalNotice = 0;
+  private lastConnectionWarning = 0;
+  /** Aborted a few seconds after a second signal: shutdown stops waiting for the broker. */
+  private readonly giveUp = new AbortController();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -101,7 +115,7 @@ export class Daemon {
     this.notifier = new ErrorNotifier(config.errorScript, config.tempDir, log);
     for (const t of config.tasks) this.byQueue.set(t.queue, t);
     this.side = isRedisUrl(config.broker)
-      ? new SideRedis(config.broker, (err) => log.debug('side connection error', { error: err.message }))
+      ? new SideRedis(config.broker, (err) => this.connectionError(err))
       : undefined;
   }
 
@@ -182,7 +196,12 @@ export class Daemon {
 
   private listen(worker: Worker): void {
     worker.on('completed', (e) =>
-      this.log.info('task completed', { task: e.task, id: e.id, attempt: e.attempt, ms: Math.round(e.durationMs) }),
+      this.log.info('task completed', {
+        task: e.task,
+        id: e.id,
+        attempt: e.attempt,
+        ms: Math.round(e.durationMs),
+      }),
     );
     worker.on('retrying', (e) =>
       this.log.warn('task failed, will retry', {
@@ -205,9 +224,12 @@ export class Daemon {
     const task = this.byQueue.get(e.queue);
     const args = e.message.args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a)));
     const env = e.message.env ?? {};
-    if (task && config.flavour !== 'errand') this.pushFailed(task, failedEntry(config.flavour, args, env, error));
+    if (task && config.flavour !== 'errand')
+      this.pushFailed(task, failedEntry(config.flavour, args, env, error));
     const payload = JSON.stringify({ args, env });
-    this.notifier.notify(taskFailedText(config.flavour, e.task, task?.program ?? e.task, payload, args, error));
+    this.notifier.notify(
+      taskFailedText(config.flavour, e.task, task?.program ?? e.task, payload, args, error),
+    );
   }
 
   private onDead(e: WorkerEvents['dead']): void {
@@ -230,6 +252,17 @@ export class Daemon {
       .catch((err: unknown) =>
         this.internalError(`failedTaskWorker(), RPUSH: ${(err as Error).message}\nPayload:\n${entry}`),
       );
+  }
+
+  /** Connection errors repeat while Redis is down: one warning per interval, the rest at debug level. */
+  private connectionError(err: Error): void {
+    const now = Date.now();
+    if (now - this.lastConnectionWarning < CONNECTION_WARN_EVERY_MS) {
+      this.log.debug('Redis connection error', { error: err.message });
+      return;
+    }
+    this.lastConnectionWarning = now;
+    this.log.warn('Redis connection error, reconnecting', { error: err.message });
   }
 
   private internalError(text: string): void {
@@ -257,9 +290,27 @@ export class Daemon {
   private async shutdown(): Promise<void> {
     this.log.info('Stopping', { running: this.running, deadline_ms: this.config.shutdownMs });
     this.presenceAbort.abort();
-    await Promise.all(this.workers.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
-    await this.errand.close();
-    await this.notifier.idle(AbortSignal.timeout(10_000));
+    const closing = (async () => {
+      await Promise.all(this.workers.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
+      this.log.debug('Finished task workers');
+      await this.errand.close();
+    })();
+    // Bounded: with the broker unreachable the workers cannot hand tasks back; their leases expire instead.
+    const limit = AbortSignal.any([
+      AbortSignal.timeout(this.config.shutdownMs + STOP_GRACE_MS),
+      this.giveUp.signal,
+    ]);
+    const done = await Promise.race([
+      closing.then(() => true),
+      new Promise<false>((resolve) => limit.addEventListener('abort', () => resolve(false), { once: true })),
+    ]);
+    if (!done) {
+      this.log.error(
+        'shutdown did not finish (is the broker unreachable?); exiting, unfinished tasks run again when their leases expire',
+      );
+      closing.catch(() => undefined);
+    }
+    await this.notifier.idle(AbortSignal.timeout(done ? 10_000 : 1000));
     await this.presence;
     await this.stats?.close();
     await this.side?.close();
@@ -272,14 +323,13 @@ export class Daemon {
    */
   hurry(): void {
     this.log.warn('Stopping now', { running: this.running });
-    for (const w of this.workers) {
-      // The worker's own "second signal" path: skip the drain wait, abort and release.
-      (w as unknown as { hurry?: AbortController }).hurry?.abort();
-    }
+    // Skip the drain wait: abort running tasks and hand their leases back.
+    for (const w of this.workers) void w.stop({ timeoutMs: 0 });
     // Let the workers mark the tasks released before their children die.
     setImmediate(() => {
       for (const pid of this.children.values()) killGroup(pid, 'SIGKILL');
     });
+    setTimeout(() => this.giveUp.abort(), 2000).unref();
     this.stop().catch((err: unknown) => this.log.error('stop failed', { error: String(err) }));
   }
 }

@@ -59,12 +59,18 @@ export class ErrorNotifier {
       if (outcome.error) {
         this.log.error('Failed calling ErrorScript', { script: script.program, error: outcome.error });
       } else if (outcome.stdout !== '') {
-        this.log.error('Failed calling ErrorScript (created output)', { script: script.program, output: outcome.stdout });
+        this.log.error('Failed calling ErrorScript (created output)', {
+          script: script.program,
+          output: outcome.stdout,
+        });
       }
     } catch (err) {
       this.log.error('Failed writing temporary file', { dir: this.tempDir, error: (err as Error).message });
     } finally {
-      if (file) await rm(file, { force: true }).catch((err: unknown) => this.log.error('Failed removing temporary file', { error: String(err) }));
+      if (file)
+        await rm(file, { force: true }).catch((err: unknown) =>
+          this.log.error('Failed removing temporary file', { error: String(err) }),
+        );
     }
   }
 }

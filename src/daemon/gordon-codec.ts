@@ -26,22 +26,28 @@ export function readEntry(
   value: unknown,
 ): { ok: true; args: string[]; env: Record<string, string>; extra: Plain } | { ok: false; reason: string } {
   if (!isPlainObject(value)) {
-    return { ok: false, reason: `task entry must be a JSON object like {"args":[...]}, got ${describe(value)}` };
+    return {
+      ok: false,
+      reason: `task entry must be a JSON object like {"args":[...]}, got ${describe(value)}`,
+    };
   }
   const args = field(value, 'args') ?? [];
-  if (!Array.isArray(args)) return { ok: false, reason: `"args" must be an array of strings, got ${describe(args)}` };
+  if (!Array.isArray(args))
+    return { ok: false, reason: `"args" must be an array of strings, got ${describe(args)}` };
   const bad = args.findIndex((a) => typeof a !== 'string');
   if (bad >= 0) return { ok: false, reason: `"args"[${bad}] must be a string, got ${describe(args[bad])}` };
   const env = field(value, 'env') ?? {};
-  if (!isPlainObject(env)) return { ok: false, reason: `"env" must be an object of strings, got ${describe(env)}` };
+  if (!isPlainObject(env))
+    return { ok: false, reason: `"env" must be an object of strings, got ${describe(env)}` };
   for (const [k, v] of Object.entries(env)) {
-    if (typeof v !== 'string') return { ok: false, reason: `"env".${k} must be a string, got ${describe(v)}` };
+    if (typeof v !== 'string')
+      return { ok: false, reason: `"env".${k} must be a string, got ${describe(v)}` };
   }
   const extra = value.errand;
   return { ok: true, args, env: env as Record<string, string>, extra: isPlainObject(extra) ? extra : {} };
 }
 
-const toArg = (a: unknown): string => (typeof a === 'string' ? a : JSON.stringify(a) ?? String(a));
+const toArg = (a: unknown): string => (typeof a === 'string' ? a : (JSON.stringify(a) ?? String(a)));
 
 export function gordonCodec(type: string, flavour: ListFlavour): MessageCodec {
   return {
@@ -56,7 +62,8 @@ export function gordonCodec(type: string, flavour: ListFlavour): MessageCodec {
       if (!entry.ok) return entry;
       const { extra } = entry;
       const id = typeof extra.id === 'string' && extra.id !== '' ? extra.id : undefined;
-      const attempt = Number.isInteger(extra.attempt) && (extra.attempt as number) >= 0 ? (extra.attempt as number) : 0;
+      const attempt =
+        Number.isInteger(extra.attempt) && (extra.attempt as number) >= 0 ? (extra.attempt as number) : 0;
       const carried: Record<string, unknown> = {};
       for (const k of ['retries', 'backoff', 'timeoutMs', 'createdAt'] as const) {
         if (extra[k] !== undefined) carried[k] = extra[k];

@@ -20,7 +20,11 @@ export class Logger {
 
   /** @param file Path of a log file to append to; '' or undefined logs to stdout. */
   constructor(
-    private readonly opts: { readonly format: LogFormat; readonly verbose: boolean; readonly file?: string | undefined },
+    private readonly opts: {
+      readonly format: LogFormat;
+      readonly verbose: boolean;
+      readonly file?: string | undefined;
+    },
   ) {
     // Opened synchronously so a bad path fails at start, and lines survive a crash.
     if (opts.file) this.fd = openSync(opts.file, 'a', 0o644);
@@ -41,7 +45,9 @@ export class Logger {
 
   private write(level: LogLevel, msg: string, fields: LogFields): void {
     const time = new Date().toISOString();
-    const defined = Object.entries(fields).filter((e): e is [string, string | number | boolean] => e[1] !== undefined);
+    const defined = Object.entries(fields).filter(
+      (e): e is [string, string | number | boolean] => e[1] !== undefined,
+    );
     let line: string;
     if (this.opts.format === 'json') {
       line = JSON.stringify({ time, level, msg, ...Object.fromEntries(defined) });

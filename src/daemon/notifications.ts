@@ -10,7 +10,8 @@ export function taskFailedText(
   args: readonly string[],
   error: string,
 ): string {
-  if (flavour === 'goophry') return `${program} ${args.map((a) => JSON.stringify(a)).join(' ')}\n\n${error}`.trimEnd();
+  if (flavour === 'goophry')
+    return `${program} ${args.map((a) => JSON.stringify(a)).join(' ')}\n\n${error}`.trimEnd();
   return `Failed executing task for type "${type}"\nPayload:\n${payload}\n\n${error}\n`;
 }
 

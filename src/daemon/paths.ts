@@ -2,4 +2,5 @@
 import { isAbsolute, resolve } from 'node:path';
 
 /** Resolves `p` against `dir`; the empty string stays empty (it means "unset"). */
-export const resolveFrom = (dir: string, p: string): string => (p === '' || isAbsolute(p) ? p : resolve(dir, p));
+export const resolveFrom = (dir: string, p: string): string =>
+  p === '' || isAbsolute(p) ? p : resolve(dir, p);

@@ -19,7 +19,8 @@ export interface DaemonPresence {
 const REFRESH_MS = 10_000;
 const TTL_S = 30;
 
-export const presenceKey = (prefix: string, host: string, pid: number): string => `${prefix}:daemon:${host}:${pid}`;
+export const presenceKey = (prefix: string, host: string, pid: number): string =>
+  `${prefix}:daemon:${host}:${pid}`;
 
 export async function runPresence(
   redis: SideRedis,
@@ -31,18 +32,21 @@ export async function runPresence(
   const key = presenceKey(prefix, hostname(), process.pid);
   while (!signal.aborted) {
     const value = JSON.stringify({ host: hostname(), pid: process.pid, ...describe() });
-    await redis.run('presence', (c) => c.set(key, value, { EX: TTL_S }), REFRESH_MS).catch(onError);
+    await redis
+      .run('presence', (c) => c.set(key, value, { EX: TTL_S }), { deadlineMs: REFRESH_MS, signal })
+      .catch(onError);
     await sleep(REFRESH_MS, signal);
   }
-  await redis.run('presence', (c) => c.del(key), 2000).catch(onError);
+  await redis.run('presence', (c) => c.del(key), { deadlineMs: 2000 }).catch(onError);
 }
 
 export async function listPresence(redis: SideRedis, prefix: string): Promise<DaemonPresence[]> {
   const keys: string[] = [];
   await redis.run('status', async (c) => {
-    for await (const batch of c.scanIterator({ MATCH: `${prefix}:daemon:*`, COUNT: 500 })) keys.push(...batch);
+    for await (const batch of c.scanIterator({ MATCH: `${prefix}:daemon:*`, COUNT: 500 }))
+      keys.push(...batch);
   });
   if (keys.length === 0) return [];
-  const values = await redis.run('status', (c) => c.mGet(keys));
+  const values = await redis.run('status', (c) => c.mGet(keys), { deadlineMs: 5000 });
   return values.filter((v): v is string => typeof v === 'string').map((v) => JSON.parse(v) as DaemonPresence);
 }

@@ -4,7 +4,7 @@
  * while disconnected (so a retried write is not applied twice); each is bounded in time and
  * retried until a deadline, which rides out a Redis restart.
  */
-import { createClient } from '@redis/client';
+import type { createClient } from '@redis/client';
 import { sleep } from '../core/clock.ts';
 
 type Client = ReturnType<typeof createClient>;
@@ -12,54 +12,91 @@ type Client = ReturnType<typeof createClient>;
 const COMMAND_TIMEOUT_MS = 10_000;
 
 export class SideRedis {
-  private readonly client: Client;
-  private connecting: Promise<unknown> | undefined;
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
 
-  constructor(url: string, onError: (err: Error) => void) {
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: 5000,
-        reconnectStrategy: (retries: number) => Math.min(5000, 100 * 2 ** Math.min(retries, 6)),
-      },
+  constructor(
+    private readonly url: string,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  /** The connected client; @redis/client (an optional peer dependency) loads on first use. */
+  private connect(): Promise<Client> {
+    this.connecting ??= (async () => {
+      if (!this.client) {
+        const redis = await import('@redis/client');
+        this.client = redis.createClient({
+          url: this.url,
+          disableOfflineQueue: true,
+          socket: {
+            connectTimeout: 5000,
+            reconnectStrategy: (retries: number) => Math.min(5000, 100 * 2 ** Math.min(retries, 6)),
+          },
+        });
+        // Without a listener node-redis throws connection errors into the process.
+        this.client.on('error', this.onError);
+      }
+      if (!this.client.isOpen) await this.client.connect();
+      return this.client;
+    })().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
     });
-    // Without a listener node-redis throws connection errors into the process.
-    this.client.on('error', onError);
+    return this.connecting;
   }
 
-  /** Runs `fn` on a connected client, retried for up to `deadlineMs`; throws the last error. */
-  async run<T>(what: string, fn: (client: Client) => Promise<T>, deadlineMs = 60_000): Promise<T> {
+  /**
+   * Runs `fn` on a connected client, retried until `deadlineMs` has passed or `signal` aborts;
+   * throws the last error.
+   */
+  async run<T>(
+    what: string,
+    fn: (client: Client) => Promise<T>,
+    options: { deadlineMs?: number; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const { deadlineMs = 60_000, signal } = options;
     let last: unknown;
     const deadline = Date.now() + deadlineMs;
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !signal?.aborted; attempt++) {
       try {
-        this.connecting ??= this.client.connect().catch((err: unknown) => {
-          this.connecting = undefined;
-          throw err;
-        });
-        await withTimeout(this.connecting, `${what}: connecting`);
-        return await withTimeout(fn(this.client), what);
+        const bound = Math.max(100, Math.min(COMMAND_TIMEOUT_MS, deadline - Date.now()));
+        const client = await bounded(this.connect(), bound, `${what}: connecting`, signal);
+        return await bounded(fn(client), bound, what, signal);
       } catch (err) {
         last = err;
         const wait = Math.min(5000, 100 * 2 ** attempt);
         if (Date.now() + wait > deadline) break;
-        await sleep(wait);
+        await sleep(wait, signal);
       }
     }
-    throw last instanceof Error ? last : new Error(String(last));
+    throw last instanceof Error
+      ? last
+      : new Error(`${what}: ${last === undefined ? 'aborted' : JSON.stringify(last)}`);
   }
 
   async close(): Promise<void> {
-    if (!this.client.isOpen) return;
-    await this.client.close().catch(() => this.client.destroy());
+    const client = this.client;
+    if (!client?.isOpen) return;
+    if (!client.isReady) {
+      client.destroy();
+      return;
+    }
+    await bounded(client.close(), 2000, 'close').catch(() => client.destroy());
   }
 }
 
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+/** `p`, or a rejection after `ms` or when `signal` aborts (the command itself may still complete). */
+function bounded<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${ms} ms`)), ms);
+    onAbort = () => reject(new Error(`${what}: aborted`));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([p, stop]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }

@@ -5,7 +5,12 @@
  * and key are configured. Counts are of tasks started, per type, failures included.
  */
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Flavour, StatsConfig } from './config-types.ts';
@@ -69,7 +74,10 @@ export async function startStatsServer(
     res.end(statsBody(flavour, counter, version));
   };
   const server: Server = config.tls
-    ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, handler)
+    ? createHttpsServer(
+        { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+        handler,
+      )
     : createHttpServer(handler);
   const { host, port } = parseListen(config.listen);
   await new Promise<void>((resolve, reject) => {

@@ -64,6 +64,8 @@ export function runErrandSuite(suite: SuiteOptions): void {
       const status = await sent.status();
       assert.equal(status.state, 'SUCCESS');
       assert.equal(status.attempt, 1);
+      // Without a timeout, result() waits as long as it takes (and no longer: it is done).
+      assert.equal(await (await add.send(20, 22)).result(), 42);
     });
 
     it('sends by name and waits by id from another client', {

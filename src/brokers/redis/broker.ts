@@ -178,7 +178,7 @@ export class RedisBroker implements Broker {
     if (ms <= 0 || signal.aborted) return;
     let client: Client;
     try {
-      client = this.idleBlocking.pop() ?? (await this.connection.blockingClient());
+      client = this.idleBlocking.pop() ?? (await this.connection.blockingClient(signal));
     } catch {
       await sleep(ms, signal);
       return;

@@ -45,28 +45,48 @@ export class RedisConnection {
 
   private connecting: Promise<unknown> | undefined;
 
-  /** The command client, connected (one connect attempt at a time). */
+  /**
+   * The command client. Connecting is started, not awaited: commands wait in node-redis's
+   * offline queue and fail after its command timeout (5 s) if Redis stays away, so no caller
+   * (a fetch loop, stop(), result()) hangs on a Redis that never answers.
+   */
   async ready(): Promise<Client> {
     if (!this.client.isOpen) {
-      this.connecting ??= this.client.connect().finally(() => {
-        this.connecting = undefined;
-      });
-      await this.connecting;
+      this.connecting ??= this.client
+        .connect()
+        .catch((err: unknown) => this.options.onError?.(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          this.connecting = undefined;
+        });
     }
     return this.client;
   }
 
   /** A fresh client for blocking commands (one per worker queue), closed by the caller. */
-  async blockingClient(): Promise<Client> {
+  async blockingClient(signal: AbortSignal): Promise<Client> {
     const client = this.create();
-    await client.connect();
-    return client;
+    const onAbort = (): void => client.destroy();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      client.destroy();
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
+  /** The subscriber client; like ready(), connecting is started and not awaited. */
   async subscriberClient(): Promise<Client> {
     if (!this.subscriber) {
-      this.subscriber = this.create();
-      await this.subscriber.connect();
+      const subscriber = this.create();
+      this.subscriber = subscriber;
+      subscriber.connect().catch((err: unknown) => {
+        this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+        if (this.subscriber === subscriber) this.subscriber = undefined;
+      });
     }
     return this.subscriber;
   }
@@ -79,6 +99,11 @@ export class RedisConnection {
 
 export async function closeClient(client: Client): Promise<void> {
   if (!client.isOpen) return;
+  // Not connected (Redis away): nothing to flush, and a graceful close would wait for Redis.
+  if (!client.isReady) {
+    client.destroy();
+    return;
+  }
   try {
     await client.close();
   } catch {

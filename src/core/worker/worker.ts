@@ -144,7 +144,7 @@ export class Worker {
     if (this.options.handleSignals ?? true) {
       this.removeSignals = onSignals(
         () => void this.stopAndClose(),
-        () => this.hurry.abort(),
+        () => void this.stop({ timeoutMs: 0 }),
       );
     }
   }
@@ -163,7 +163,14 @@ export class Worker {
    * the rest and hand their leases back. Safe to call more than once.
    */
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.stopping ??= this.shutdown(options.timeoutMs ?? this.shutdownMs);
+    if (this.stopping !== undefined) {
+      // Already stopping: a new deadline can only shorten the wait (stop({ timeoutMs: 0 }) = now).
+      if (options.timeoutMs !== undefined) {
+        setTimeout(() => this.hurry.abort(), options.timeoutMs).unref();
+      }
+      return this.stopping;
+    }
+    this.stopping = this.shutdown(options.timeoutMs ?? this.shutdownMs);
     return this.stopping;
   }
 
@@ -194,7 +201,11 @@ export class Worker {
     for (const wake of waiters) wake();
   }
 
-  private reportError(err: Error): void {
+  private reportError(cause: Error): void {
+    // node-redis rejects a timed-out command with an empty message.
+    const err = cause.message
+      ? cause
+      : new Error('a Redis command timed out (is Redis reachable?)', { cause });
     if (this.events.listenerCount('error') > 0) {
       this.events.emit('error', err, () => {});
     } else {

@@ -1,0 +1,204 @@
+/** Config loading: the three formats, env overrides, and messages that name the key. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '../src/daemon/config.ts';
+
+const fixtures = join(import.meta.dirname, 'fixtures/daemon');
+const noEnv = {};
+
+function problems(
+  text: string,
+  file = '/etc/errand/errand.toml',
+  env: NodeJS.ProcessEnv = noEnv,
+): readonly string[] {
+  try {
+    parseConfig(text, file, env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail('the config was accepted');
+}
+
+void describe('Gordon config', () => {
+  void it('reads the example config key by key', () => {
+    const c = loadConfig(join(fixtures, 'gordon.config.toml'), noEnv);
+    assert.equal(c.flavour, 'gordon');
+    assert.equal(c.broker, 'redis://127.0.0.1:6379');
+    assert.equal(c.queueKey, 'myqueue');
+    assert.equal(c.prefix, 'errand:myqueue');
+    assert.deepEqual(c.errorScript, { program: '/path/to/error_script.sh', mode: 'file' });
+    assert.equal(c.tempDir, '/tmp');
+    assert.deepEqual(c.stats, { listen: '127.0.0.1:3333', path: undefined, tls: undefined });
+    const byName = Object.fromEntries(c.tasks.map((t) => [t.name, t]));
+    assert.equal(byName.something?.program, '/path/to/something.sh');
+    assert.equal(byName.something?.concurrency, 1);
+    assert.equal(byName.something?.failedTtlSec, 172800, 'inherits the global TTL');
+    assert.equal(byName.another_thing?.concurrency, 2);
+    assert.equal(byName.another_thing?.failedTtlSec, 50, 'per-type override');
+    assert.equal(byName.something?.retries, 0, 'Gordon never re-runs a failed task');
+    assert.equal(byName.something?.failure, 'gordon');
+    assert.ok(c.warnings.some((w) => w.startsWith('interval_min: accepted but superseded')));
+    assert.ok(c.warnings.some((w) => w.startsWith('backoff_enabled: accepted but superseded')));
+  });
+
+  void it('matches keys case-insensitively, resolves scripts against the config dir, raises workers < 1 to 1', () => {
+    const c = parseConfig(
+      'Redis_Address = "h:1"\n[tasks.a]\nScript = "./a.sh"\nworkers = 0\n',
+      '/srv/gordon/gordon.config.toml',
+      noEnv,
+    );
+    assert.equal(c.broker, 'redis://h:1');
+    assert.equal(c.tasks[0]?.program, '/srv/gordon/a.sh');
+    assert.equal(c.tasks[0]?.concurrency, 1);
+  });
+
+  void it('ERRAND_BROKER, then REDIS_URL, override the address', () => {
+    const text = 'redis_address = "h:1"\n[tasks.a]\nscript = "/a"\n';
+    assert.equal(parseConfig(text, 'g.toml', { REDIS_URL: 'redis://r:2' }).broker, 'redis://r:2');
+    assert.equal(
+      parseConfig(text, 'g.toml', { REDIS_URL: 'redis://r:2', ERRAND_BROKER: 'redis://e:3' }).broker,
+      'redis://e:3',
+    );
+  });
+
+  void it('names the key of every mistake', () => {
+    const found = problems(
+      'redis_address = 5\nfailed_tasks_ttl = "x"\n[tasks.a]\nworkers = "two"\n',
+      'g.toml',
+    );
+    assert.deepEqual(found, [
+      'redis_address: must be a string (got 5)',
+      'failed_tasks_ttl: must be a number (got "x")',
+      'tasks.a.script: is required (the program to run for this task type)',
+      'tasks.a.workers: must be a number (got "two")',
+      'redis_address: is required (host:port of Redis), or set ERRAND_BROKER / REDIS_URL',
+    ]);
+  });
+
+  void it('reports a TOML syntax error with its position', () => {
+    const [p] = problems('redis_address = \n', 'g.toml');
+    assert.equal(p, 'invalid TOML at line 1, column 17: Invalid TOML document: invalid value');
+  });
+});
+
+void describe('Goophry config', () => {
+  void it('reads the example config', () => {
+    const c = loadConfig(join(fixtures, 'goophry.config.json'), noEnv);
+    assert.equal(c.flavour, 'goophry');
+    assert.equal(c.broker, 'redis://127.0.0.1:6379');
+    assert.equal(c.queueKey, 'myqueue');
+    assert.deepEqual(c.errorScript, { program: '/path/to/error_script.sh', mode: 'argv' });
+    assert.deepEqual(c.stats, { listen: '127.0.0.1:4000', path: '/stats', tls: undefined });
+    assert.equal(c.tasks[0]?.name, 'update_something');
+    assert.equal(c.tasks[0]?.concurrency, 2);
+    assert.equal(c.tasks[0]?.failedTtlSec, 3600);
+  });
+
+  void it('names the key of every mistake', () => {
+    const found = problems(
+      JSON.stringify({ RedisAddress: 'h:1', Tasks: [{ Type: 'a' }, { Script: '/b', Workers: 'x' }] }),
+      'g.json',
+    );
+    assert.deepEqual(found, [
+      'Tasks[0].Script: is required (the program to run for this task type)',
+      'Tasks[1].Type: is required (the task type)',
+      'Tasks[1].Workers: must be a number (got "x")',
+    ]);
+  });
+});
+
+void describe('Errand config', () => {
+  void it('reads commands, modules and options, in TOML, YAML and JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'errand-conf-'));
+    const toml = `
+broker = "redis://127.0.0.1:6379"
+prefix = "p1"
+modules = ["./tasks.js"]
+lease = "2s"
+
+[[tasks]]
+name = "resize"
+command = ["convert", "-resize", "10x10"]
+cwd = "work"
+env = { A = "1" }
+timeout = "1.5s"
+concurrency = 3
+retries = 2
+backoff = { type = "fixed", delay = "250ms" }
+`;
+    writeFileSync(join(dir, 'errand.toml'), toml);
+    writeFileSync(join(dir, 'tasks.js'), 'export default () => {};\n');
+    const c = loadConfig(join(dir, 'errand.toml'), noEnv);
+    assert.equal(c.flavour, 'errand');
+    assert.equal(c.prefix, 'p1');
+    assert.deepEqual(c.modules, [join(dir, 'tasks.js')]);
+    assert.equal(c.leaseMs, 2000);
+    const t = c.tasks[0];
+    assert.equal(t?.program, 'convert');
+    assert.deepEqual(t?.args, ['-resize', '10x10']);
+    assert.equal(t?.cwd, join(dir, 'work'));
+    assert.equal(t?.timeoutMs, 1500);
+    assert.equal(t?.queue, 'resize');
+    assert.deepEqual(t?.backoff, { type: 'fixed', delayMs: 250 });
+
+    writeFileSync(join(dir, 'errand.yaml'), 'tasks:\n  - name: a\n    program: /bin/true\n    timeout: 5\n');
+    assert.equal(loadConfig(join(dir, 'errand.yaml'), noEnv).tasks[0]?.timeoutMs, 5000);
+    writeFileSync(
+      join(dir, 'errand.json'),
+      JSON.stringify({ tasks: [{ name: 'a', command: ['/bin/true'] }] }),
+    );
+    assert.equal(loadConfig(join(dir, 'errand.json'), noEnv).tasks[0]?.program, '/bin/true');
+  });
+
+  void it('names the key and the problem', () => {
+    const found = problems(`
+brokr = "redis://x"
+[[tasks]]
+name = "a"
+program = "/bin/true"
+[[tasks]]
+name = "b"
+command = ["/bin/true"]
+timeout = "abc"
+concurrency = 0
+failure = "sometimes"
+[[tasks]]
+program = "/bin/true"
+`);
+    assert.deepEqual(found, [
+      'brokr: unknown key',
+      'tasks[1].failure: must be one of "exit-code", "gordon" (got "sometimes")',
+      'tasks[1].timeout: must be a positive number of seconds or a duration like "30s" or "500ms" (got "abc")',
+      'tasks[1].concurrency: must be a number >= 1 (got 0)',
+      'tasks[2].name: is required (the task type messages carry)',
+    ]);
+  });
+
+  void it('a missing module is an error; a missing program only a note', () => {
+    assert.deepEqual(problems('modules = ["./nope.js"]\n', '/tmp/errand.toml'), [
+      'modules[0]: file not found: /tmp/nope.js',
+    ]);
+    const c = parseConfig('[[tasks]]\nname = "a"\nprogram = "/nonexistent/run.sh"\n', 'e.toml', noEnv);
+    assert.deepEqual(c.warnings, ['task "a": program /nonexistent/run.sh does not exist']);
+  });
+
+  void it('a missing file is an error naming it', () => {
+    assert.throws(
+      () => loadConfig('/nonexistent/errand.toml', noEnv),
+      /cannot read config file .*file not found/,
+    );
+  });
+
+  void it('rejects a broker that is not a URL, naming the variable it came from', () => {
+    assert.deepEqual(
+      problems('[[tasks]]\nname="a"\nprogram="/x"\n', 'e.toml', { ERRAND_BROKER: 'localhost:6379' }),
+      [
+        'ERRAND_BROKER: must be a URL starting with redis://, rediss://, memory: or sqlite: (got "localhost:6379")',
+      ],
+    );
+  });
+});
