@@ -24,10 +24,14 @@ export class RedisResultBackend implements ResultBackend {
     if (records.length === 0) return;
     const client = await this.connection.ready();
     const keys = records.map((record) => resultKey(this.prefix, record.id));
-    const values = records.map(
-      (record) => (FINAL_STATES.has(record.state) ? '1' : '0') + JSON.stringify(record),
-    );
-    await runScript(client, 'write-results', keys, [ttlMs, finalChannel(this.prefix), ...values]);
+    const finals = records.filter((record) => FINAL_STATES.has(record.state)).map((record) => record.id);
+    const values = records.map((record) => JSON.stringify(record));
+    await runScript(client, 'write-results', keys, [
+      ttlMs,
+      finalChannel(this.prefix),
+      finals.join('\n'),
+      ...values,
+    ]);
   }
 
   async read(id: string): Promise<TaskRecord | undefined> {

@@ -138,23 +138,19 @@ export class RedisBroker implements Broker {
     reserveArgs: (string | number)[],
   ): Promise<string[]> {
     const k = this.keys(queue);
-    const args: (string | number)[] = [now, this.deadLetterLimit, 0];
-    let count = 0;
-    const add = (kind: string, token: string, body: string, arg: string | number, sha: string): void => {
-      args.push(kind, token, body, arg, sha);
-      count++;
-    };
-    const shaOf = (token: string): string => {
-      const body = batch.redelivered?.get(token);
-      return body === undefined ? '' : sha1(body);
-    };
-    for (const token of batch.acks ?? []) add('a', token, '', '', shaOf(token));
-    for (const r of batch.retries ?? []) add('r', r.token, r.body, r.dueAt, shaOf(r.token));
-    for (const d of batch.deadLetters ?? []) add('d', d.token, d.body ?? '', d.reason, shaOf(d.token));
-    for (const token of batch.releases ?? []) add('l', token, '', '', '');
+    const acks = batch.acks ?? [];
+    const retries = batch.retries ?? [];
+    const deadLetters = batch.deadLetters ?? [];
+    const releases = batch.releases ?? [];
+    // Messages delivered before: the broker forgets their expired-delivery count (keyed by sha1).
+    const shas = [...(batch.redelivered?.values() ?? [])].map(sha1);
+    const count = acks.length + retries.length + deadLetters.length + releases.length;
     if (count === 0 && reserveArgs.length === 0) return ['0'];
-    args[2] = count;
-    args.push(...reserveArgs);
+    const args: (string | number)[] = [now, this.deadLetterLimit, acks.length, retries.length];
+    args.push(deadLetters.length, releases.length, shas.length, ...acks);
+    for (const r of retries) args.push(r.token, r.body, r.dueAt);
+    for (const d of deadLetters) args.push(d.token, d.body ?? '', d.reason);
+    args.push(...releases, ...shas, ...reserveArgs);
     return runScript<string[]>(
       await this.client(),
       'settle',

@@ -1,5 +1,6 @@
---[[ settle: apply the outcomes of leased messages in one step. Tokens no longer leased are
-  reported back and their outcome is dropped (the message was redelivered to someone else).
+--[[ settle: apply the outcomes of leased messages in one step, and optionally lease the next
+  messages (see lib/reserve.lua). Tokens no longer leased are reported back and their outcome is
+  dropped (the message was redelivered to someone else).
   KEYS[1]  wait list     (LIST of bodies)
   KEYS[2]  delayed set   (ZSET body -> due ms)
   KEYS[3]  leases        (ZSET token -> lease deadline ms)
@@ -9,48 +10,66 @@
   KEYS[7]  dead index    (ZSET key -> failedAt ms)
   ARGV[1]  now (ms)
   ARGV[2]  dead letters kept at most
-  ARGV[3]  number of entries E; then E groups of five values:
-           kind ('a' ack, 'r' retry, 'd' dead letter, 'l' release), token, body (retry: new body;
-           dead: stored body; else ''), due ms (retry) or reason (dead) or '', sha1 of the old body
-           to clear its expired-delivery count ('' when it had none)
-  then, optionally, four values to lease the next messages in the same step (see reserve.lua):
+  ARGV[3..7] counts: A acks, R retries, D dead letters, L releases, S expired-count shas to clear
+  then     A tokens; R triples (token, new body, due ms); D triples (token, body or '' for the
+           stored one, reason); L tokens; S sha1s of bodies whose expired-delivery count to forget
+  then, optionally, four values to lease the next messages in the same step:
            max messages, lease length (ms), token prefix, first token number
-  Returns  { L, lost token 1 .. L, then reserve's reply when asked: next due, token, body, delivery, ... }
-  Commands per batch: ZREM, HDEL (+ reserve's when asked); plus HMGET when some token was no longer leased, and HDEL
-  expired / ZADD delayed / LPUSH wait / dead-letter writes only when the batch has such entries. ]]
+  Returns  { number of lost tokens, lost tokens..., then reserve's reply when asked }
+  Commands per batch: ZREM, HDEL; HMGET only when a lease was lost; HDEL expired, ZADD delayed,
+  LPUSH wait and dead-letter writes only when the batch has such entries. ]]
 --@include lib/reserve.lua
 local now = tonumber(ARGV[1])
-local count = tonumber(ARGV[3])
+local nA, nR, nD, nL, nS = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local a0 = 8
+local r0 = a0 + nA
+local d0 = r0 + 3 * nR
+local l0 = d0 + 3 * nD
+local s0 = l0 + nL
+local e0 = s0 + nS
+
 local tokens = {}
-for i = 0, count - 1 do tokens[#tokens + 1] = ARGV[4 + i * 5 + 1] end
--- Leases and in-flight entries are always removed together, so when ZREM removes fewer
--- tokens than given, the in-flight hash tells which ones were still held.
-local held = nil
+for i = a0, r0 - 1 do tokens[#tokens + 1] = ARGV[i] end
+for i = r0, d0 - 1, 3 do tokens[#tokens + 1] = ARGV[i] end
+for i = d0, l0 - 1, 3 do tokens[#tokens + 1] = ARGV[i] end
+for i = l0, s0 - 1 do tokens[#tokens + 1] = ARGV[i] end
+local count = #tokens
+
+-- Leases and in-flight entries are always removed together, so when ZREM removes fewer tokens
+-- than given, the in-flight hash tells which ones were still held.
+local isHeld = nil
 if count > 0 and redis.call('ZREM', KEYS[3], unpack(tokens)) < count then
-  held = redis.call('HMGET', KEYS[4], unpack(tokens))
+  local bodies = redis.call('HMGET', KEYS[4], unpack(tokens))
+  isHeld = {}
+  for i, token in ipairs(tokens) do isHeld[token] = bodies[i] ~= false end
 end
-local lost, remove, shas, delayed, release = {}, {}, {}, {}, {}
-local buried = false
-for i = 0, count - 1 do
-  local base = 4 + i * 5
-  local kind, token, body, arg, sha = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
-  if held and not held[i + 1] then
-    lost[#lost + 1] = token
-  else
-    remove[#remove + 1] = token
-    if sha ~= '' then shas[#shas + 1] = sha end
-    if kind == 'r' then
-      delayed[#delayed + 1] = arg
-      delayed[#delayed + 1] = body
-    elseif kind == 'd' then
-      if body == '' then body = redis.call('HGET', KEYS[4], token) end
-      redis.call('HSET', KEYS[6], token, cjson.encode({ key = token, body = body, reason = arg, failedAt = now }))
-      redis.call('ZADD', KEYS[7], now, token)
-      buried = true
-    elseif kind == 'l' then
-      release[#release + 1] = token
-    end
+local function held(token) return isHeld == nil or isHeld[token] end
+
+local lost = {}
+for _, token in ipairs(tokens) do
+  if not held(token) then lost[#lost + 1] = token end
+end
+
+local delayed = {}
+for i = r0, d0 - 1, 3 do
+  if held(ARGV[i]) then
+    delayed[#delayed + 1] = ARGV[i + 2]
+    delayed[#delayed + 1] = ARGV[i + 1]
   end
+end
+local buried = false
+for i = d0, l0 - 1, 3 do
+  local token, body, reason = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if held(token) then
+    if body == '' then body = redis.call('HGET', KEYS[4], token) end
+    redis.call('HSET', KEYS[6], token, cjson.encode({ key = token, body = body, reason = reason, failedAt = now }))
+    redis.call('ZADD', KEYS[7], now, token)
+    buried = true
+  end
+end
+local release = {}
+for i = l0, s0 - 1 do
+  if held(ARGV[i]) then release[#release + 1] = ARGV[i] end
 end
 if #release > 0 then
   local bodies = redis.call('HMGET', KEYS[4], unpack(release))
@@ -58,8 +77,14 @@ if #release > 0 then
   for i = #bodies, 1, -1 do push[#push + 1] = bodies[i] end
   redis.call('LPUSH', KEYS[1], unpack(push))
 end
-if #remove > 0 then redis.call('HDEL', KEYS[4], unpack(remove)) end
-if #shas > 0 then redis.call('HDEL', KEYS[5], unpack(shas)) end
+if count > #lost then
+  local remove = {}
+  for _, token in ipairs(tokens) do
+    if held(token) then remove[#remove + 1] = token end
+  end
+  redis.call('HDEL', KEYS[4], unpack(remove))
+end
+if nS > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, s0, e0 - 1)) end
 if #delayed > 0 then redis.call('ZADD', KEYS[2], unpack(delayed)) end
 if buried then
   local extra = redis.call('ZCARD', KEYS[7]) - tonumber(ARGV[2])
@@ -69,12 +94,12 @@ if buried then
     redis.call('ZREM', KEYS[7], unpack(old))
   end
 end
+
 local out = { #lost }
 for _, token in ipairs(lost) do out[#out + 1] = token end
-local r = 4 + count * 5
-if ARGV[r] then
-  local reserved = reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, tonumber(ARGV[r]),
-    tonumber(ARGV[r + 1]), ARGV[r + 2], tonumber(ARGV[r + 3]))
+if ARGV[e0] then
+  local reserved = reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, tonumber(ARGV[e0]),
+    tonumber(ARGV[e0 + 1]), ARGV[e0 + 2], tonumber(ARGV[e0 + 3]))
   for _, v in ipairs(reserved) do out[#out + 1] = v end
 end
 return out
