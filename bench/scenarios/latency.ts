@@ -1,0 +1,71 @@
+/** Scenario 3: latency from enqueue to handler start at a steady rate (default 500 tasks/s). */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Progress } from '../lib/progress.ts';
+import { quantile, round } from '../lib/stats.ts';
+import type { Scenario } from './types.ts';
+
+export const LATENCY_CONCURRENCY = 10;
+const WARMUP = 50;
+
+export const latencyScenario: Scenario = {
+  name: 'latency',
+  title: 'Latency, enqueue to handler start',
+  async run(ctx, name) {
+    const { latencyRate: rate, latencySeconds: seconds } = ctx.sizes;
+    const total = Math.round(rate * seconds);
+    {
+      // Producer and worker in separate instances: no connection shared, as in separate processes.
+      const sys = await ctx.freshSystem(name);
+      const workerSide = await ctx.sameSystem(name);
+      const latencies: number[] = [];
+      let measuring = false;
+      const progress = new Progress(WARMUP + total);
+      const worker = await workerSide.startWorker(LATENCY_CONCURRENCY, {
+        onStart: (p) => {
+          if (measuring) latencies.push(performance.now() - p.t);
+        },
+        onDone: () => progress.finished(),
+      });
+      // Warm up connections and scripts, then let the worker go idle (blocking wait).
+      for (let i = 0; i < WARMUP; i++) await sys.enqueueOne({ t: performance.now() });
+      while (progress.done < WARMUP && !ctx.signal.aborted) await sleep(5);
+      await sleep(200);
+      measuring = true;
+      // Paced producer: each tick sends what is due so far, so timer jitter does not drift the rate.
+      const sends: Promise<void>[] = [];
+      const errors: unknown[] = [];
+      const start = performance.now();
+      let sent = 0;
+      while (sent < total && !ctx.signal.aborted) {
+        const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+        while (sent < due) {
+          sends.push(sys.enqueueOne({ t: performance.now() }).catch((err: unknown) => void errors.push(err)));
+          sent++;
+        }
+        await sleep(1);
+      }
+      const sendSeconds = (performance.now() - start) / 1000;
+      await Promise.all(sends);
+      if (errors.length > 0)
+        throw new Error(`${name}: ${errors.length} sends failed, first: ${String(errors[0])}`);
+      const reached = await progress.wait(ctx.sizes.capMs, ctx.signal);
+      await worker.stop();
+      await Promise.all([sys.close(), workerSide.close()]);
+      latencies.sort((a, b) => a - b);
+      ctx.emit({
+        case: `${rate}/s`,
+        system: name,
+        metrics: {
+          p50Ms: round(quantile(latencies, 0.5)),
+          p95Ms: round(quantile(latencies, 0.95)),
+          p99Ms: round(quantile(latencies, 0.99)),
+          maxMs: round(latencies.at(-1) ?? Number.NaN),
+          tasks: latencies.length,
+          achievedRate: round(sent / sendSeconds),
+        },
+        detail: { concurrency: LATENCY_CONCURRENCY, capped: !reached },
+      });
+    }
+  },
+};

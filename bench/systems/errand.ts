@@ -1,0 +1,59 @@
+/** Errand itself, through its public API, with its reliability on: leases, retries, results. */
+import { readFileSync } from 'node:fs';
+import { Errand } from '../../src/index.ts';
+import {
+  type BenchSystem,
+  LEASE_MS,
+  type Payload,
+  RETRIES,
+  reportErrors,
+  type SystemConfig,
+  type WorkerHooks,
+} from './types.ts';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** `config.url` may be any Errand broker URL (the SQLite scenario passes `sqlite:<file>`). */
+export async function createErrand(config: SystemConfig): Promise<BenchSystem> {
+  const errand = new Errand({ broker: config.url, prefix: config.prefix });
+  let hooks: WorkerHooks | undefined;
+  const noop = errand.task(
+    'noop',
+    async (payload: Payload) => {
+      hooks?.onStart(payload);
+    },
+    { retries: RETRIES },
+  );
+  return {
+    name: 'errand',
+    version,
+    settings:
+      `retries ${RETRIES}, leaseMs ${LEASE_MS} (an expired lease redelivers the task, dead letter after ` +
+      `${errand.options.maxDeliveries} deliveries), results stored in the broker's result backend ` +
+      `(default; kept ${errand.options.resultTtlMs / 1000} s, the resultTtlMs default)`,
+    async enqueueOne(payload) {
+      await noop.send(payload);
+    },
+    async enqueueBulk(payloads) {
+      await noop.sendBulk(payloads.map((p) => [p] as [Payload]));
+    },
+    async startWorker(concurrency: number, workerHooks: WorkerHooks) {
+      hooks = workerHooks;
+      const worker = errand.worker({ concurrency, leaseMs: LEASE_MS, handleSignals: false });
+      worker.on('error', reportErrors('errand'));
+      worker.on('completed', () => workerHooks.onDone());
+      await worker.start();
+      return {
+        async stop() {
+          await worker.stop();
+          hooks = undefined;
+        },
+      };
+    },
+    async close() {
+      await errand.close();
+    },
+  };
+}

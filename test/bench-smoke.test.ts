@@ -1,0 +1,175 @@
+/**
+ * A short run of the benchmark (bench/run.ts --smoke: tiny sizes, one run, every scenario and
+ * system) so the harness cannot rot. It checks that the JSON lines are well-formed, that every
+ * system produced sane numbers in every scenario, and that the report renders from them.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { loadResults, type ResultLine, type Results } from '../bench/lib/aggregate.ts';
+import { renderMarkdown, renderSvg } from '../bench/report.ts';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url).pathname;
+const SYSTEMS = ['errand', 'bullmq', 'beequeue', 'rawlist'];
+
+void describe('benchmark smoke run', () => {
+  let dir: string;
+  let results: Results;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'errand-bench-smoke-'));
+    const out = join(dir, 'smoke.jsonl');
+    const started = Date.now();
+    await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
+      cwd: root,
+      timeout: 120_000,
+      maxBuffer: 10 * 1024 * 1024,
+    });
+    process.stderr.write(`bench smoke run took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    // Every line must be JSON of a known type (loadResults throws otherwise).
+    results = loadResults([out]);
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const find = (scenario: string, kase: string, system: string): ResultLine => {
+    const hit = results.results.filter(
+      (r) => r.scenario === scenario && r.case === kase && r.system === system,
+    );
+    const errors = results.results
+      .filter((r) => r.system === system && r.error)
+      .map((r) => `${r.scenario}: ${r.error}`);
+    assert.equal(
+      hit.length,
+      1,
+      `${scenario}/${kase}/${system}: expected one result line; errors: ${errors.join('; ')}`,
+    );
+    return hit[0]!;
+  };
+  const positive = (r: ResultLine, metric: string): number => {
+    const v = r.metrics[metric];
+    assert.ok(
+      typeof v === 'number' && Number.isFinite(v) && v > 0,
+      `${r.scenario}/${r.case}/${r.system}: ${metric} = ${v}`,
+    );
+    return v;
+  };
+
+  void it('writes a meta line with the machine and library versions', () => {
+    const meta = results.meta;
+    assert.ok(meta, 'no meta line');
+    assert.equal(meta.smoke, true);
+    assert.ok(Number(meta.machine.cpus) >= 1);
+    assert.match(meta.redis, /^\d+\.\d+/);
+    for (const lib of ['errand', 'bullmq', 'bee-queue'])
+      assert.match(meta.versions[lib] ?? '', /^\d+\.\d+\.\d+/, lib);
+    for (const s of SYSTEMS) assert.ok(results.systems.get(s)?.settings, `settings of ${s} not recorded`);
+  });
+
+  void it('reports no errors', () => {
+    const errors = results.results.filter((r) => r.error).map((r) => `${r.scenario}/${r.system}: ${r.error}`);
+    assert.deepEqual(errors, []);
+  });
+
+  void it('measures enqueue throughput of every system, all tasks sent', () => {
+    for (const system of SYSTEMS) {
+      for (const kase of ['one', 'inflight100', 'bulk']) {
+        const r = find('enqueue', kase, system);
+        positive(r, 'tasksPerSec');
+        assert.equal(r.metrics.tasks, r.detail?.planned, `${kase}/${system} did not send every task`);
+      }
+    }
+  });
+
+  void it('measures processing throughput of every system at concurrency 1, 10 and 100, all tasks done', () => {
+    for (const system of SYSTEMS) {
+      for (const kase of ['c1', 'c10', 'c100']) {
+        const r = find('process', kase, system);
+        positive(r, 'tasksPerSec');
+        assert.equal(r.metrics.tasks, r.detail?.planned, `${kase}/${system} did not finish every task`);
+      }
+    }
+  });
+
+  void it('measures ordered latency percentiles of every system at the requested rate', () => {
+    for (const system of SYSTEMS) {
+      const r = find('latency', '500/s', system);
+      const [p50, p95, p99, max] = ['p50Ms', 'p95Ms', 'p99Ms', 'maxMs'].map((m) =>
+        positive(r, m),
+      ) as number[];
+      assert.ok(p50! <= p95! && p95! <= p99! && p99! <= max!, `${system}: percentiles out of order`);
+      assert.ok(max! < 8000, `${system}: max latency ${max} ms`);
+      assert.equal(r.metrics.tasks, 250, `${system}: every paced task should be measured`);
+      const rate = positive(r, 'achievedRate');
+      assert.ok(rate > 250 && rate < 750, `${system}: achieved rate ${rate}/s, asked 500/s`);
+    }
+  });
+
+  void it('measures Redis cost and memory per task of every system', () => {
+    for (const system of SYSTEMS) {
+      for (const kase of ['per-task', 'per-task-loaded']) {
+        const cost = find('cost', kase, system);
+        positive(cost, 'commandsPerTask');
+        positive(cost, 'roundTripsPerTask');
+        positive(cost, 'bytesInPerTask');
+        positive(cost, 'bytesOutPerTask');
+        const byName = cost.detail?.commandsPerTaskByName as Record<string, number> | undefined;
+        assert.ok(byName && Object.keys(byName).length > 0, `${system}: no per-command breakdown`);
+      }
+      // Sequentially, a send and a delivery each need a request of their own: at least 2 round trips.
+      assert.ok(
+        find('cost', 'per-task', system).metrics.roundTripsPerTask! >= 1.9,
+        `${system}: round trips per task`,
+      );
+      // A waiting task holds at least its 100-byte payload.
+      assert.ok(positive(find('cost', 'memory-waiting', system), 'bytesPerWaitingTask') >= 100, system);
+    }
+  });
+
+  void it('measures the SQLite broker', () => {
+    positive(find('sqlite', 'c10', 'errand-sqlite'), 'tasksPerSec');
+  });
+
+  void it('measures command tasks in the daemon, or says why not when the daemon is absent', () => {
+    const lines = results.results.filter((r) => r.scenario === 'command');
+    assert.ok(lines.length > 0, 'no command scenario line');
+    if (existsSync(join(root, 'bin/errand.js'))) {
+      for (const kase of ['c1', 'c8']) {
+        positive(find('command', kase, 'errand-daemon'), 'tasksPerSec');
+        positive(find('command', kase, 'spawn-loop'), 'tasksPerSec');
+      }
+    } else {
+      for (const l of lines)
+        assert.ok(l.unavailable, 'without bin/errand.js the scenario must say it is unavailable');
+    }
+  });
+
+  void it('renders the Markdown report and the SVG chart from the lines', () => {
+    const md = renderMarkdown(results, 'chart.svg', ['smoke.jsonl']);
+    for (const heading of [
+      '## Targets',
+      '## 1. Enqueue',
+      '## 2. Processing',
+      '## 3. Latency',
+      '## 4. Redis cost',
+      '## Method',
+    ]) {
+      assert.ok(md.includes(heading), `report lacks ${heading}`);
+    }
+    assert.doesNotMatch(md.split('## Targets')[1]!.split('##')[0]!, /not measured/);
+    const svg = renderSvg(results);
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg.trimEnd(), /<\/svg>$/);
+    for (const name of ['Errand', 'BullMQ', 'Bee-Queue', 'raw list loop'])
+      assert.ok(svg.includes(name), `chart lacks ${name}`);
+    // Twelve bars at least: four systems at three concurrencies.
+    assert.ok((svg.match(/<rect [^>]*><title>/g) ?? []).length >= 12);
+  });
+});
