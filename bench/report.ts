@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { cases, fmtSummary, loadResults, type Results, stat, systemsIn } from './lib/aggregate.ts';
 import { barChartSvg } from './lib/chart.ts';
 import { METHOD } from './report-method.ts';
+import { SHORTFALLS } from './report-shortfalls.ts';
 import {
   commandBreakdown,
   costTable,
@@ -166,6 +167,7 @@ export function renderMarkdown(r: Results, svgName: string, sources: readonly st
     unavailableNotes(r, 'sqlite'),
     '',
   );
+  out.push(SHORTFALLS);
   out.push(METHOD);
   return `${out
     .join('\n')
