@@ -40,17 +40,27 @@ export async function handBack(left: readonly Execution[], settler: Settler): Pr
 }
 
 /** Installs SIGTERM/SIGINT handlers; returns the function that removes them. */
-export function onSignals(first: () => void, second: () => void): () => void {
+export function onSignals(first: (signal: NodeJS.Signals) => void, second: () => void): () => void {
   let count = 0;
-  const handler = (): void => {
+  const handler = (signal: NodeJS.Signals): void => {
     count++;
-    if (count === 1) first();
+    if (count === 1) first(signal);
     else second();
   };
+  // A listener replaces Node's default action (exit): see reraise() for how it is given back.
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
   return () => {
     process.off('SIGTERM', handler);
     process.off('SIGINT', handler);
   };
+}
+
+/**
+ * After a signal-initiated drain: if nothing else in the process listens for the signal, raise it
+ * again so the process ends the way it would have without Errand (an HTTP server in the same
+ * process would otherwise keep it alive). Call after removing Errand's own listeners.
+ */
+export function reraise(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }

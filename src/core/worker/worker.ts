@@ -19,7 +19,7 @@ import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { runHeartbeat } from './heartbeat.ts';
 import { Settler } from './settler.ts';
-import { drain, handBack, onSignals } from './shutdown.ts';
+import { drain, handBack, onSignals, reraise } from './shutdown.ts';
 import { Slots } from './slots.ts';
 
 export interface WorkerOptions {
@@ -143,19 +143,20 @@ export class Worker {
     this.loops.push(runHeartbeat(broker, this.running, this.leaseMs, onError, signal));
     if (this.options.handleSignals ?? true) {
       this.removeSignals = onSignals(
-        () => void this.stopAndClose(),
+        (signal) => void this.stopAndClose(signal),
         () => void this.stop({ timeoutMs: 0 }),
       );
     }
   }
 
-  private async stopAndClose(): Promise<void> {
+  private async stopAndClose(signal: NodeJS.Signals): Promise<void> {
     try {
       await this.stop();
       await this.closeErrand();
     } catch (err) {
       this.reportError(err instanceof Error ? err : new Error(String(err)));
     }
+    reraise(signal);
   }
 
   /**
