@@ -9,7 +9,6 @@ import { parseArgs } from 'node:util';
 import { cases, fmtSummary, loadResults, type Results, stat, systemsIn } from './lib/aggregate.ts';
 import { barChartSvg } from './lib/chart.ts';
 import { METHOD } from './report-method.ts';
-import { SHORTFALLS } from './report-shortfalls.ts';
 import {
   commandBreakdown,
   costTable,
@@ -21,6 +20,7 @@ import {
   targetsSection,
   unavailableNotes,
 } from './report-sections.ts';
+import { SHORTFALLS } from './report-shortfalls.ts';
 
 export function renderMarkdown(r: Results, svgName: string, sources: readonly string[]): string {
   const m = r.meta;
