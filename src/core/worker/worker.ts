@@ -9,12 +9,7 @@ import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { LeasedMessage } from '../port.ts';
 import { Cancellation } from './cancellation.ts';
-import {
-  type WorkerEmitter as Emitter,
-  type Listener,
-  WorkerEmitter,
-  type WorkerEventName,
-} from './events.ts';
+import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { runHeartbeat } from './heartbeat.ts';
@@ -214,8 +209,6 @@ export class Worker {
     }
   }
 }
-
-export type { Emitter as WorkerEvents };
 
 function positive(key: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
