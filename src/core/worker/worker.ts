@@ -161,7 +161,10 @@ export class Worker {
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.stopping !== undefined) {
       // Already stopping: a new deadline can only shorten the wait (stop({ timeoutMs: 0 }) = now).
-      if (options.timeoutMs !== undefined) {
+      if (options.timeoutMs !== undefined && options.timeoutMs <= 0) {
+        // At once, not on a timer: callers (the daemon) rely on the hand-back starting now.
+        this.hurry.abort();
+      } else if (options.timeoutMs !== undefined) {
         setTimeout(() => this.hurry.abort(), options.timeoutMs).unref();
       }
       return this.stopping;
