@@ -55,6 +55,11 @@ export interface ReserveResult {
   readonly messages: LeasedMessage[];
   /** Due time of the earliest delayed message, if any, so the caller can wake for it. */
   readonly nextDueAt: number | undefined;
+  /**
+   * Messages this call moved to the dead letters because their lease expired `maxDeliveries`
+   * times, so workers can report them. Optional: a broker may leave it out.
+   */
+  readonly deadLettered?: readonly DeadLetter[];
 }
 
 /** A dead letter as stored by a broker. */

@@ -245,6 +245,30 @@ export function runErrandSuite(suite: SuiteOptions): void {
       await assert.rejects(add.send(1, 'x'.repeat(2 * 1024 * 1024) as unknown as number), /maxMessageBytes/);
     });
 
+    it('a task whose lease expired maxDeliveries times is reported dead by the worker that finds it', async () => {
+      const t = `s${++n}-${Date.now()}`;
+      tags.push(t);
+      const errand = new Errand({ ...suite.errandOptions(t), maxDeliveries: 2 });
+      open.push(errand);
+      errand.task('crashy', () => 'never runs here');
+      const { broker } = await errand.runtime.stores();
+      await broker.enqueue('default', [{ body: '{"id":"poison-1","task":"crashy"}' }], 60_000);
+      // Two deliveries whose worker "died": each lease (50 ms) expires unsettled.
+      const request = () => ({ max: 1, leaseMs: 50, maxDeliveries: 2, now: Date.now() });
+      assert.equal((await broker.reserve('default', request())).messages[0]?.delivery, 1);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await broker.reserve('default', request())).messages[0]?.delivery, 2);
+      await new Promise((r) => setTimeout(r, 300));
+      const worker = errand.worker({ handleSignals: false });
+      const dead: Array<{ reason: string; body: string }> = [];
+      worker.on('dead', (e) => dead.push(e));
+      await worker.start();
+      await eventually(() => dead.length === 1, 5000, 'the dead event');
+      assert.equal(dead[0]!.reason, 'delivered 2 times without finishing');
+      assert.equal(dead[0]!.body, '{"id":"poison-1","task":"crashy"}');
+      assert.equal((await errand.deadLetters().list())[0]?.reason, 'delivered 2 times without finishing');
+    });
+
     it('failed tasks can be listed, retried and purged', async () => {
       const { errand } = make();
       let fixed = false;

@@ -123,30 +123,41 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  private recoverExpired(queue: MemoryQueue, maxDeliveries: number, now: number): void {
+  private recoverExpired(queue: MemoryQueue, maxDeliveries: number, now: number): DeadLetter[] {
     const requeue: Stored[] = [];
+    const buried: DeadLetter[] = [];
     for (const [token, lease] of queue.leases) {
       if (lease.deadline > now) continue;
       queue.leases.delete(token);
       lease.stored.expired += 1;
       if (lease.stored.expired >= maxDeliveries) {
-        this.bury(queue, lease.stored.body, `delivered ${lease.stored.expired} times without finishing`, now);
+        buried.push(
+          this.bury(
+            queue,
+            lease.stored.body,
+            `delivered ${lease.stored.expired} times without finishing`,
+            now,
+          ),
+        );
       } else {
         requeue.push(lease.stored);
       }
     }
     // Oldest lease first, ahead of everything waiting.
     queue.waiting.unshift(...requeue);
+    return buried;
   }
 
-  private bury(queue: MemoryQueue, body: string, reason: string, now: number): void {
-    queue.dead.unshift({ key: `d${++this.seq}`, body, reason, failedAt: now });
+  private bury(queue: MemoryQueue, body: string, reason: string, now: number): DeadLetter {
+    const entry = { key: `d${++this.seq}`, body, reason, failedAt: now };
+    queue.dead.unshift(entry);
+    return entry;
   }
 
   async reserve(name: string, request: ReserveRequest): Promise<ReserveResult> {
     const queue = this.q(name);
     this.promoteDue(queue, request.now);
-    this.recoverExpired(queue, request.maxDeliveries, request.now);
+    const deadLettered = this.recoverExpired(queue, request.maxDeliveries, request.now);
     const messages: LeasedMessage[] = [];
     while (messages.length < request.max && queue.waiting.length > 0) {
       const stored = queue.waiting.shift()!;
@@ -154,7 +165,7 @@ export class MemoryBroker implements Broker {
       queue.leases.set(token, { stored, deadline: request.now + request.leaseMs });
       messages.push({ body: stored.body, token, delivery: stored.expired + 1 });
     }
-    return { messages, nextDueAt: queue.delayed[0]?.dueAt };
+    return { messages, nextDueAt: queue.delayed[0]?.dueAt, deadLettered };
   }
 
   async settle(name: string, batch: SettleBatch, now: number): Promise<SettleResult> {

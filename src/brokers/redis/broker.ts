@@ -82,14 +82,14 @@ export class RedisBroker implements Broker {
   async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
     const client = await this.client();
     const k = this.keys(queue);
-    await this.recoverIfDue(client, queue, k, request);
+    const deadLettered = await this.recoverIfDue(client, queue, k, request);
     const out = await runScript<string[]>(
       client,
       'reserve',
       [k.wait, k.delayed, k.leases, k.inflight, k.expired],
       [request.now, request.max, request.leaseMs, ...this.takeTokens(request.max)],
     );
-    return parseReserved(out, 0);
+    return { ...parseReserved(out, 0), deadLettered };
   }
 
   /** Token prefix and first number for up to `max` new leases (unique per delivery: fencing). */
@@ -105,16 +105,26 @@ export class RedisBroker implements Broker {
     queue: string,
     k: QueueKeys,
     request: ReserveRequest,
-  ): Promise<void> {
+  ): Promise<DeadLetter[]> {
     const last = this.recoveredAt.get(queue) ?? 0;
-    if (request.now - last < 250) return;
+    if (request.now - last < 250) return [];
     this.recoveredAt.set(queue, request.now);
-    await runScript<number>(
+    const out = await runScript<(string | number)[]>(
       client,
       'recover',
       [k.wait, k.leases, k.inflight, k.expired, k.dead, k.deadIndex],
       [request.now, request.maxDeliveries, this.deadLetterLimit],
     );
+    const buried: DeadLetter[] = [];
+    for (let i = 1; i + 2 < out.length; i += 3) {
+      buried.push({
+        key: String(out[i]),
+        body: String(out[i + 1]),
+        reason: String(out[i + 2]),
+        failedAt: request.now,
+      });
+    }
+    return buried;
   }
 
   async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {
@@ -124,11 +134,14 @@ export class RedisBroker implements Broker {
 
   async settleAndReserve(queue: string, batch: SettleBatch, request: ReserveRequest) {
     const client = await this.client();
-    await this.recoverIfDue(client, queue, this.keys(queue), request);
+    const deadLettered = await this.recoverIfDue(client, queue, this.keys(queue), request);
     const reserveArgs = [request.max, request.leaseMs, ...this.takeTokens(request.max)];
     const out = await this.runSettle(queue, batch, request.now, reserveArgs);
     const lostCount = Number(out[0]);
-    return { lost: out.slice(1, 1 + lostCount), reserved: parseReserved(out, 1 + lostCount) };
+    return {
+      lost: out.slice(1, 1 + lostCount),
+      reserved: { ...parseReserved(out, 1 + lostCount), deadLettered },
+    };
   }
 
   private async runSettle(

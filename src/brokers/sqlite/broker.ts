@@ -138,21 +138,26 @@ export class SqliteBroker implements Broker {
       for (const row of due) sql.moveToWaiting.run(++tail, row.seq);
     }
     // Expired leases go back to the head (they were first in line), or to the dead letters.
-    const expired = sql.expiredLeases.all(ns, queue, now) as Array<{ seq: number; expired: number }>;
-    let buried = false;
+    const expired = sql.expiredLeases.all(ns, queue, now) as Array<{
+      seq: number;
+      expired: number;
+      body: string;
+    }>;
+    const deadLettered: DeadLetter[] = [];
     if (expired.length > 0) {
       let head = this.head(queue) - expired.length;
       for (const row of expired) {
         const deliveries = row.expired + 1;
         if (deliveries >= request.maxDeliveries) {
-          sql.bury.run(`delivered ${deliveries} times without finishing`, now, row.seq);
-          buried = true;
+          const reason = `delivered ${deliveries} times without finishing`;
+          sql.bury.run(reason, now, row.seq);
+          deadLettered.push({ key: String(row.seq), body: row.body, reason, failedAt: now });
         } else {
           sql.requeueExpired.run(head++, row.seq);
         }
       }
     }
-    if (buried) this.trimDead(queue);
+    if (deadLettered.length > 0) this.trimDead(queue);
     const messages: LeasedMessage[] = [];
     if (request.max > 0) {
       const rows = sql.nextWaiting.all(ns, queue, request.max) as Array<{
@@ -168,7 +173,7 @@ export class SqliteBroker implements Broker {
       }
     }
     const next = (sql.nextDue.get(ns, queue) as { due: number | null }).due;
-    return { messages, nextDueAt: next ?? undefined };
+    return { messages, nextDueAt: next ?? undefined, deadLettered };
   }
 
   async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {

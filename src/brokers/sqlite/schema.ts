@@ -67,7 +67,7 @@ export interface Statements {
   claimDedupe: Stmt; // ns, queue, key, expiresAt, now
   purgeDedupe: Stmt; // now
   // reserve
-  expiredLeases: Stmt; // ns, queue, now -> { seq, expired }
+  expiredLeases: Stmt; // ns, queue, now -> { seq, expired, body }
   dueDelayed: Stmt; // ns, queue, now -> { seq }
   moveToWaiting: Stmt; // at, seq
   requeueExpired: Stmt; // at, seq
@@ -114,7 +114,7 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
     purgeDedupe: p('DELETE FROM errand_dedupe WHERE expires_at <= ?'),
     expiredLeases: p(
-      `SELECT seq, expired FROM ${m} WHERE ns = ? AND queue = ? AND state = ${LEASED} AND at <= ? ORDER BY at, seq`,
+      `SELECT seq, expired, body FROM ${m} WHERE ns = ? AND queue = ? AND state = ${LEASED} AND at <= ? ORDER BY at, seq`,
     ),
     dueDelayed: p(
       `SELECT seq FROM ${m} WHERE ns = ? AND queue = ? AND state = ${DELAYED} AND at <= ? ORDER BY at, seq`,

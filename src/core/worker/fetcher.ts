@@ -4,7 +4,7 @@
  * block in the broker until work arrives or the next delayed message is due.
  */
 import { reconnectDelay, sleep } from '../clock.ts';
-import type { Broker, LeasedMessage } from '../port.ts';
+import type { Broker, DeadLetter, LeasedMessage } from '../port.ts';
 import type { Slots } from './slots.ts';
 
 export interface FetchLoopOptions {
@@ -18,6 +18,8 @@ export interface FetchLoopOptions {
   /** How long an idle wait lasts before re-checking (delayed messages, expired leases). */
   readonly idleMs: number;
   readonly dispatch: (queue: string, leased: LeasedMessage) => void;
+  /** Messages the broker dead-lettered during the reserve (leases expired too often). */
+  readonly reportDead: (queue: string, entries: readonly DeadLetter[]) => void;
   /** Told whether the queue looked empty at the last reserve (so settles do not refill it). */
   readonly onEmpty: (queue: string, empty: boolean) => void;
   readonly onError: (err: Error) => void;
@@ -48,6 +50,7 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
       } finally {
         for (let i = 0; i < max; i++) slots.give();
       }
+      if (reserved.deadLettered?.length) options.reportDead(queue, reserved.deadLettered);
       for (const leased of reserved.messages) options.dispatch(queue, leased);
       failures = 0;
       if (reserved.messages.length < max && !signal.aborted) {

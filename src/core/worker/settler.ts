@@ -8,6 +8,7 @@ import { reconnectDelay, sleep } from '../clock.ts';
 import type { Logger } from '../options.ts';
 import {
   type Broker,
+  type DeadLetter,
   FINAL_STATES,
   type LeasedMessage,
   type ResultBackend,
@@ -33,6 +34,7 @@ export interface Refill {
   /** How many messages to lease for `queue` now that `freed` slots are about to free (0: none). */
   wanted(queue: string, freed: number): number;
   dispatch(queue: string, leased: LeasedMessage): void;
+  reportDead(queue: string, entries: readonly DeadLetter[]): void;
   readonly leaseMs: number;
   readonly maxDeliveries: number;
 }
@@ -129,6 +131,7 @@ export class Settler {
         now: Date.now(),
       });
       lost = result.lost;
+      if (result.reserved.deadLettered?.length) this.refill!.reportDead(queue, result.reserved.deadLettered);
       for (const leased of result.reserved.messages) this.refill!.dispatch(queue, leased);
     } else {
       lost = (await this.broker.settle(queue, batch, Date.now())).lost;

@@ -7,7 +7,7 @@
 import type { Runtime } from '../errand.ts';
 import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
-import type { LeasedMessage } from '../port.ts';
+import type { DeadLetter, LeasedMessage } from '../port.ts';
 import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
@@ -85,6 +85,14 @@ export class Worker {
     const { broker, backend } = await this.runtime.stores();
     const { options: errandOptions } = this.runtime;
     this.state = 'running';
+    // Lease expiry dead-letters inside the broker: tell listeners as for any other dead letter.
+    const reportDead = (queue: string, entries: readonly DeadLetter[]): void => {
+      for (const { body, reason } of entries) {
+        this.events.emit('dead', { queue, body, reason }, (err) =>
+          this.runtime.options.logger.error(`a listener of "dead" threw: ${String(err)}`),
+        );
+      }
+    };
     // Queues whose last reserve came back short: a settle does not try to refill them.
     const empty = new Set<string>();
     const settler = new Settler(
@@ -96,6 +104,7 @@ export class Worker {
       {
         wanted: (queue, freed) => (this.state === 'running' && !empty.has(queue) ? freed : 0),
         dispatch: (queue, leased) => dispatch(queue, leased),
+        reportDead,
         leaseMs: this.leaseMs,
         maxDeliveries: errandOptions.maxDeliveries,
       },
@@ -129,6 +138,7 @@ export class Worker {
           batchSize: this.options.batchSize ?? Math.min(this.concurrency, 100),
           idleMs: Math.min(1000, this.leaseMs / 2),
           dispatch,
+          reportDead,
           onEmpty: (q, isEmpty) => (isEmpty ? empty.add(q) : empty.delete(q)),
           onError,
         },

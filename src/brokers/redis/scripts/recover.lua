@@ -9,14 +9,16 @@
   ARGV[1]  now (ms)
   ARGV[2]  max deliveries
   ARGV[3]  dead letters kept at most
-  Returns  number of messages recovered (requeued or buried).
+  Returns  { number of messages recovered (requeued or buried), then for each one buried:
+           key, body, reason }
   Commands when nothing expired: one ZRANGEBYSCORE. ]]
 local now = tonumber(ARGV[1])
 local maxDeliveries = tonumber(ARGV[2])
 local tokens = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 500)
-if #tokens == 0 then return 0 end
+if #tokens == 0 then return { 0 } end
 local bodies = redis.call('HMGET', KEYS[3], unpack(tokens))
 local requeue = {}
+local out = { #tokens }
 for i = #tokens, 1, -1 do
   local body = bodies[i]
   if body then
@@ -28,6 +30,9 @@ for i = #tokens, 1, -1 do
       redis.call('HSET', KEYS[5], key, cjson.encode({ key = key, body = body, reason = reason, failedAt = now }))
       redis.call('ZADD', KEYS[6], now, key)
       redis.call('HDEL', KEYS[4], sha)
+      out[#out + 1] = key
+      out[#out + 1] = body
+      out[#out + 1] = reason
     else
       requeue[#requeue + 1] = body
     end
@@ -43,4 +48,4 @@ if extra > 0 then
   redis.call('HDEL', KEYS[5], unpack(old))
   redis.call('ZREM', KEYS[6], unpack(old))
 end
-return #tokens
+return out
