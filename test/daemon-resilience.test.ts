@@ -3,7 +3,6 @@
  * next daemon, and a Redis restart (private server, AOF) is survived without restarting the daemon.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +10,7 @@ import {
   deleteKeys,
   fixtures,
   PrivateRedis,
+  readLines,
   redisClient,
   startWorker,
   tempDir,
@@ -18,9 +18,6 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
-
-const readLines = (file: string): string[] =>
-  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
 
 void describe('daemon resilience', () => {
   const cleanups: Array<() => Promise<void>> = [];

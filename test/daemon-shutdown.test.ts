@@ -3,13 +3,14 @@
  * signal stops at once, kills the commands' process groups and hands their tasks back.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   deleteKeys,
   fixtures,
   type Redis,
+  readLines,
   redisClient,
   startWorker,
   tempDir,
@@ -17,9 +18,6 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
-
-const readLines = (file: string): string[] =>
-  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
 
 /** Running (a zombie left for a non-reaping init does not count). */
 const alive = (pid: number): boolean => {
