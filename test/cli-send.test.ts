@@ -16,10 +16,17 @@ import {
   uniqueName,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
+import { REDIS_URL } from './helpers.ts';
 
 const prefix = uniqueName('cli');
 const dir = tempDir('cli-send');
 let config = '';
+// A module handler on a queue of its own: `status` must show it.
+const mailModule = writeConfig(
+  dir,
+  'mail.mjs',
+  "export default (errand) => { errand.task('js-mail', async (to) => `sent to ${to}`, { queue: 'mail' }); };\n",
+);
 let redis: Redis;
 let daemon: ErrandProcess;
 
@@ -31,9 +38,9 @@ void describe('errand send / status / failed with an errand.toml daemon', () => 
     config = writeConfig(
       dir,
       'errand.toml',
-      `broker = "redis://127.0.0.1:6379"
+      `broker = "${REDIS_URL}"
 prefix = "${prefix}"
-modules = ["${fixtures}/tasks.mjs"]
+modules = ["${fixtures}/tasks.mjs", "${mailModule}"]
 lease = "2s"
 shutdown_timeout = "5s"
 
@@ -72,15 +79,15 @@ kill_grace = "1s"
   void it('send --wait prints a command result (stdout); args are argv', async () => {
     const r = await errand('send', 'join', 'a b', '$HOME', '--wait', '--timeout', '10000');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'a b-$HOME');
+    assert.equal(r.stdout, 'a b-$HOME\n', 'a string result ends with a newline');
   });
 
   void it('--env is merged over the task env and the daemon environment', async () => {
     const plain = await errand('send', 'greet', 'world', '--wait');
-    assert.equal(plain.stdout, 'hello world');
+    assert.equal(plain.stdout, 'hello world\n');
     const r = await errand('send', 'greet', 'world', '--env', 'GREETING=hi', '--wait');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'hi world');
+    assert.equal(r.stdout, 'hi world\n');
   });
 
   void it('a JS handler from modules runs in the same daemon; --json parses arguments', async () => {
@@ -92,7 +99,7 @@ kill_grace = "1s"
   void it('--delay holds the task back, then it runs', async () => {
     const started = Date.now();
     const r = await errand('send', 'join', 'x', 'y', '--delay', '1500', '--wait');
-    assert.equal(r.stdout, 'x-y');
+    assert.equal(r.stdout, 'x-y\n');
     assert.ok(Date.now() - started >= 1500, 'not before the delay');
   });
 
@@ -143,16 +150,79 @@ kill_grace = "1s"
     const r = await errand('status', '--json');
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout) as {
-      queues: Array<{ queue: string; waiting: number; dead: number }>;
+      queues: Array<Record<string, unknown>>;
       daemons: Array<{ pid: number; queues: string[] }>;
     };
-    assert.deepEqual(s.queues.map((q) => q.queue).sort(), ['boom', 'default', 'greet', 'join', 'slow']);
-    assert.equal(s.queues.find((q) => q.queue === 'slow')?.dead, 1);
+    assert.deepEqual(s.queues.map((q) => q.queue).sort(), [
+      'boom',
+      'default',
+      'greet',
+      'join',
+      'mail',
+      'slow',
+    ]);
+    // One vocabulary with the table: running and failed, not leased and dead.
+    assert.deepEqual(Object.keys(s.queues[0] ?? {}), ['queue', 'waiting', 'delayed', 'running', 'failed']);
+    assert.equal(s.queues.find((q) => q.queue === 'slow')?.failed, 1);
     assert.equal(s.daemons.length, 1);
     assert.equal(s.daemons[0]?.pid, daemon.child.pid);
     const text = await errand('status');
     assert.match(text.stdout, /QUEUE\s+WAITING\s+DELAYED\s+RUNNING\s+FAILED/);
     assert.match(text.stdout, /live daemons: 1\n/);
+  });
+
+  void it('failed retry with an unknown key fails (exit 1) with a clear message, not a usage dump', async () => {
+    const r = await errand('failed', 'retry', 'boom', 'no-such-key');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^errand failed: no failed task of boom in queue boom with key no-such-key/);
+    assert.doesNotMatch(r.stderr, /Usage:/);
+  });
+
+  void it('send --wait on a queue no daemon consumes says where the task waits and that nobody consumes it', async () => {
+    const ghost = `ghost-${prefix}`;
+    const r = await errand('send', 'join', 'a', '-q', ghost, '--wait', '--timeout', '6000');
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    // First the hint while waiting (after WAIT_HINT_MS), then the same facts with the timeout.
+    assert.match(
+      lines[0] ?? '',
+      new RegExp(
+        `^errand send: task \\S+ is still waiting in queue "${ghost}" \\(1 waiting, 0 delayed there\\); no live errand daemon consumes queue "${ghost}" \\(live daemons consume: .*join.*\\)$`,
+      ),
+    );
+    assert.match(
+      lines[1] ?? '',
+      new RegExp(
+        `^errand send: no result within 6000 ms: task \\S+ is still waiting in queue "${ghost}".*no live errand daemon consumes queue "${ghost}"`,
+      ),
+    );
+  });
+
+  void it('send and status need no config file when --broker or $ERRAND_BROKER names the broker', async () => {
+    const empty = tempDir('cli-noconf');
+    const queue = `noconf-${prefix}`;
+    try {
+      const sent = await runErrand(['send', 'anything', 'x', '-q', queue, '--broker', REDIS_URL], {
+        cwd: empty,
+      });
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.match(sent.stdout, /^\S{22}\n$/);
+      const status = await runErrand(['status', '-q', queue, '--json'], {
+        cwd: empty,
+        env: { ERRAND_BROKER: REDIS_URL },
+      });
+      assert.equal(status.code, 0, status.stderr);
+      const s = JSON.parse(status.stdout) as { queues: Array<{ queue: string; waiting: number }> };
+      assert.deepEqual(s.queues.find((q) => q.queue === queue)?.waiting, 1);
+      const none = await runErrand(['status'], { cwd: empty, env: { ERRAND_BROKER: '', REDIS_URL: '' } });
+      assert.equal(none.code, 1);
+      assert.match(
+        none.stderr,
+        /no config file \.\/errand\.toml: pass --conf FILE, or name the broker with --broker URL or \$ERRAND_BROKER/,
+      );
+    } finally {
+      await deleteKeys(redis, `errand:{${queue}}:`);
+    }
   });
 });
 
@@ -163,7 +233,7 @@ void describe('errand send with a Gordon config', () => {
     const cfg = writeConfig(
       dir,
       'gordon.config.toml',
-      `redis_address = "127.0.0.1:6379"\nqueue_key = "${qk}"\n[tasks.t]\nscript = "/bin/true"\n`,
+      `redis_address = "${new URL(REDIS_URL).host}"\nqueue_key = "${qk}"\n[tasks.t]\nscript = "/bin/true"\n`,
     );
     try {
       const r = await runErrand(['send', 't', 'one', 'two', '--env', 'A=1', '-c', cfg]);

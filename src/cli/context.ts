@@ -1,19 +1,45 @@
 /** What `send`, `status` and `failed` share: the config, and an Errand that routes as the daemon does. */
+import { existsSync } from 'node:fs';
 import type { Errand } from '../core/errand.ts';
-import { ConfigError, type DaemonConfig, loadConfig } from '../daemon/config.ts';
+import { ConfigError, type DaemonConfig, loadConfig, parseConfig } from '../daemon/config.ts';
 import { errandFor, registerCommandTasks } from '../daemon/daemon.ts';
-import { type Io, type Options, UsageError } from './args.ts';
+import { type Io, type Options, str, UsageError } from './args.ts';
 
-export const confOption: Options = { conf: { type: 'string', short: 'c' } };
+export const confOption: Options = {
+  conf: { type: 'string', short: 'c' },
+  broker: { type: 'string', short: 'b' },
+};
+
+export const confHelp = `  -c, --conf PATH      config file (default ./errand.toml; optional when a broker is given)
+  -b, --broker URL     broker URL; overrides the config's and $ERRAND_BROKER
+`;
+
+const DEFAULT_CONFIG = './errand.toml';
 
 /** Thrown for a problem already explained to the user: exit status 1. */
 export class CommandFailed extends Error {
   override readonly name = 'CommandFailed';
 }
 
-export function openConfig(file: string | undefined, io: Io): DaemonConfig {
+/**
+ * The config of `--conf` (or ./errand.toml). Without a config file, a broker from `--broker` or
+ * `$ERRAND_BROKER` is enough: the client then knows no command tasks, so names go to "default"
+ * unless `--queue` says otherwise.
+ */
+export function openConfig(values: Record<string, unknown>, io: Io): DaemonConfig {
+  const file = str(values.conf);
+  const broker = str(values.broker);
+  const env = broker ? { ...io.env, ERRAND_BROKER: broker } : io.env;
   try {
-    return loadConfig(file ?? './errand.toml', io.env);
+    if (file === undefined && !existsSync(DEFAULT_CONFIG)) {
+      if (!env.ERRAND_BROKER && !env.REDIS_URL) {
+        throw new CommandFailed(
+          `no config file ${DEFAULT_CONFIG}: pass --conf FILE, or name the broker with --broker URL or $ERRAND_BROKER`,
+        );
+      }
+      return parseConfig('', DEFAULT_CONFIG, env);
+    }
+    return loadConfig(file ?? DEFAULT_CONFIG, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new CommandFailed(`configuration is invalid (${err.file}):\n  ${err.problems.join('\n  ')}`);

@@ -3,7 +3,7 @@ import type { DeadLetterView } from '../core/dead-letters.ts';
 import { isRedisUrl } from '../daemon/daemon.ts';
 import { SideRedis } from '../daemon/side-redis.ts';
 import { type Io, type Options, parse, str, UsageError } from './args.ts';
-import { clientErrand, confOption, openConfig, queueOfTask } from './context.ts';
+import { CommandFailed, clientErrand, confHelp, confOption, openConfig, queueOfTask } from './context.ts';
 
 export const failedOptions: Options = {
   ...confOption,
@@ -23,11 +23,10 @@ export const failedHelp = `Usage: errand failed list|retry|purge TASK [KEY...] [
 Entries whose message cannot be read (malformed) belong to the queue and are listed with it.
 
 Options:
-  -c, --conf PATH     config file (default ./errand.toml)
-  -q, --queue NAME    the queue to look in (default: TASK's configured queue)
-  -n, --limit N       list at most N entries (default 100)
-      --json          print JSON lines
-  -h, --help          show this help
+${confHelp}  -q, --queue NAME     the queue to look in (default: TASK's configured queue)
+  -n, --limit N        list at most N entries (default 100)
+      --json           print JSON lines
+  -h, --help           show this help
 `;
 
 const PAGE = 500;
@@ -49,7 +48,7 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
   const limit = limitText === undefined ? 100 : Number(limitText);
   if (!Number.isInteger(limit) || limit <= 0)
     throw new UsageError(`--limit must be a positive whole number (got ${limitText})`);
-  const config = openConfig(str(values.conf), io);
+  const config = openConfig(values, io);
   const errand = clientErrand(config);
   try {
     const queue = queueOfTask(errand, task, str(values.queue));
@@ -78,7 +77,12 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
     }
     const chosen = keys.length > 0 ? keys : all.map((e) => e.key);
     const unknown = keys.filter((k) => !all.some((e) => e.key === k));
-    if (unknown.length > 0) throw new UsageError(`no failed task of ${task} with key ${unknown.join(', ')}`);
+    // Not a usage error: the command line is right, the keys are not (or no longer) there.
+    if (unknown.length > 0) {
+      throw new CommandFailed(
+        `no failed task of ${task} in queue ${queue} with key ${unknown.join(', ')} (see: errand failed list ${task})`,
+      );
+    }
     if (action === 'retry') {
       const moved = chosen.length > 0 ? await dead.retry(chosen) : 0;
       io.out(`${moved} failed task(s) of ${task} sent back to queue ${queue}\n`);

@@ -1,7 +1,20 @@
 import type { Errand } from '../core/errand.ts';
-import { TaskFailedError } from '../core/errors.ts';
+import { ResultTimeoutError, TaskFailedError } from '../core/errors.ts';
+import type { DaemonConfig } from '../daemon/config.ts';
 import { type Io, millis, type Options, parse, str, strs, UsageError } from './args.ts';
-import { CommandFailed, clientErrand, confOption, openConfig, queueOfTask, requireTask } from './context.ts';
+import {
+  CommandFailed,
+  clientErrand,
+  confHelp,
+  confOption,
+  openConfig,
+  queueOfTask,
+  requireTask,
+} from './context.ts';
+import { waitingHint } from './waiting.ts';
+
+/** After this long without a result, --wait says where the task is and whether anyone consumes its queue. */
+export const WAIT_HINT_MS = 3000;
 
 export const sendOptions: Options = {
   ...confOption,
@@ -20,14 +33,18 @@ Enqueues TASK with ARGS (strings; with --json each ARG is parsed as JSON) and pr
 Put -- before ARGS that start with a dash.
 
 Options:
-  -c, --conf PATH      config file, for the broker and the task's queue (default ./errand.toml)
-  -e, --env K=V        environment variable for a command task (repeatable)
+${confHelp}  -e, --env K=V        environment variable for a command task (repeatable)
       --delay MS       run no sooner than MS milliseconds from now
-  -w, --wait           wait for the task to finish: print its result (exit 0) or its error (exit 1)
+  -w, --wait           wait for the task to finish: print its result (exit 0) or its error (exit 1);
+                       after ${WAIT_HINT_MS / 1000} s without a result, stderr says where the task waits and
+                       whether a live daemon consumes its queue
       --timeout MS     with --wait, give up after MS milliseconds (exit 1)
   -q, --queue NAME     send to this queue instead of the task's configured one
       --json           parse each ARG as JSON
   -h, --help           show this help
+
+A string result is printed as it is, with a newline added unless it ends with one; any other
+result is printed as JSON on one line.
 `;
 
 function parseEnv(pairs: readonly string[]): Record<string, string> | undefined {
@@ -79,7 +96,7 @@ export async function sendCommand(argv: readonly string[], io: Io): Promise<numb
   const env = parseEnv(strs(values.env));
   const delayMs = millis('--delay', values.delay);
   const timeoutMs = millis('--timeout', values.timeout);
-  const config = openConfig(str(values.conf), io);
+  const config = openConfig(values, io);
   const errand = clientErrand(config);
   try {
     const queue = queueOfTask(errand, task, str(values.queue));
@@ -88,16 +105,49 @@ export async function sendCommand(argv: readonly string[], io: Io): Promise<numb
       io.out(`${id}\n`);
       return 0;
     }
-    try {
-      const result = await errand.result(id, timeoutMs ? { timeoutMs } : {});
-      if (result !== null && result !== undefined)
-        io.out(typeof result === 'string' ? result : `${JSON.stringify(result)}\n`);
-      return 0;
-    } catch (err) {
-      if (err instanceof TaskFailedError) throw new CommandFailed(`task ${id} failed: ${err.message}`);
-      throw err;
-    }
+    const result = await waitForResult(errand, config, io, id, queue, timeoutMs);
+    if (result !== null && result !== undefined) io.out(printable(result));
+    return 0;
   } finally {
     await errand.close();
+  }
+}
+
+/** A string as it is (a newline added unless it ends with one), anything else as one line of JSON. */
+export const printable = (result: unknown): string =>
+  typeof result === 'string'
+    ? result.endsWith('\n')
+      ? result
+      : `${result}\n`
+    : `${JSON.stringify(result)}\n`;
+
+async function waitForResult(
+  errand: Errand,
+  config: DaemonConfig,
+  io: Io,
+  id: string,
+  queue: string,
+  timeoutMs: number | undefined,
+): Promise<unknown> {
+  let hint: Promise<void> | undefined;
+  const timer = setTimeout(() => {
+    hint = waitingHint(errand, config, id, queue)
+      .then((text) => {
+        if (text) io.err(`errand send: ${text}\n`);
+      })
+      .catch(() => undefined);
+  }, WAIT_HINT_MS);
+  try {
+    return await errand.result(id, timeoutMs ? { timeoutMs } : {});
+  } catch (err) {
+    if (err instanceof TaskFailedError) throw new CommandFailed(`task ${id} failed: ${err.message}`);
+    if (err instanceof ResultTimeoutError) {
+      const text = await waitingHint(errand, config, id, queue).catch(() => undefined);
+      throw new CommandFailed(`no result within ${err.timeoutMs} ms${text ? `: ${text}` : ''}`);
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    await hint;
   }
 }

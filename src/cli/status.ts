@@ -1,10 +1,12 @@
 /** `errand status`: each queue's depths, running and failed counts, and the live daemons. */
-import type { QueueStats } from '../core/port.ts';
-import { isRedisUrl } from '../daemon/daemon.ts';
-import { type DaemonPresence, listPresence } from '../daemon/presence.ts';
+import type { Errand } from '../core/errand.ts';
+import type { DaemonConfig } from '../daemon/config.ts';
+import { isRedisUrl, loadModules } from '../daemon/daemon.ts';
+import type { DaemonPresence } from '../daemon/presence.ts';
 import { SideRedis } from '../daemon/side-redis.ts';
 import { type Io, type Options, parse, str, strs } from './args.ts';
-import { clientErrand, confOption, openConfig } from './context.ts';
+import { clientErrand, confHelp, confOption, openConfig } from './context.ts';
+import { liveDaemons } from './waiting.ts';
 
 export const statusOptions: Options = {
   ...confOption,
@@ -15,20 +17,43 @@ export const statusOptions: Options = {
 
 export const statusHelp = `Usage: errand status [options]
 
-Shows every queue of the config (and any --queue): tasks waiting, delayed, running, failed
-(dead letters; for Gordon/Goophry configs also the length of <queue_key>:<type>:failed),
-and the daemons alive now (Redis brokers only).
+Shows every queue of the config: those of its command tasks, its module handlers (the modules
+are loaded to learn them) and its "queues", every queue a live daemon consumes, and any
+--queue. For each: tasks waiting, delayed, running (leased by a worker), failed (dead letters;
+for Gordon/Goophry configs also failedList, the length of <queue_key>:<type>:failed). Then the
+daemons alive now (Redis brokers only). The table and --json use the same words.
 
 Options:
-  -c, --conf PATH     config file (default ./errand.toml)
-  -q, --queue NAME    also show this queue (repeatable)
-      --json          print JSON
-  -h, --help          show this help
+${confHelp}  -q, --queue NAME     also show this queue (repeatable)
+      --json           print JSON
+  -h, --help           show this help
 `;
 
-interface QueueRow extends QueueStats {
+/** One queue, in the words of the table: RUNNING is leased, FAILED is dead-lettered. */
+interface QueueRow {
   readonly queue: string;
+  readonly waiting: number;
+  readonly delayed: number;
+  readonly running: number;
+  readonly failed: number;
   readonly failedList?: number;
+}
+
+/** The queues the config's module handlers are sent to; a module that does not load is reported, not fatal. */
+async function moduleQueues(errand: Errand, config: DaemonConfig, io: Io): Promise<string[]> {
+  if (config.modules.length === 0) return [];
+  const commandNames = new Set(config.tasks.map((t) => t.name));
+  try {
+    await loadModules(errand, config.modules);
+  } catch (err) {
+    io.err(`errand status: the queues of module handlers are not shown: ${(err as Error).message}\n`);
+  }
+  const queues = new Set(config.moduleQueues);
+  for (const name of errand.runtime.taskNames()) {
+    const def = errand.runtime.definition(name);
+    if (def && !commandNames.has(name)) queues.add(errand.runtime.queueOf(def));
+  }
+  return [...queues];
 }
 
 const pad = (rows: string[][]): string => {
@@ -49,14 +74,16 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
     io.out(statusHelp);
     return 0;
   }
-  const config = openConfig(str(values.conf), io);
+  const config = openConfig(values, io);
   const errand = clientErrand(config);
   const side = isRedisUrl(config.broker) ? new SideRedis(config.broker, () => undefined) : undefined;
   try {
+    const daemons: DaemonPresence[] | undefined = side ? await liveDaemons(config, 10_000) : undefined;
     const queues = [
       ...new Set([
         ...config.tasks.map((t) => t.queue),
-        ...(config.modules.length > 0 ? config.moduleQueues : []),
+        ...(await moduleQueues(errand, config, io)),
+        ...(daemons ?? []).flatMap((d) => d.queues),
         ...strs(values.queue),
       ]),
     ];
@@ -70,9 +97,15 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
           deadlineMs: 5000,
         });
       }
-      rows.push({ queue, ...stats, ...(failedList !== undefined ? { failedList } : {}) });
+      rows.push({
+        queue,
+        waiting: stats.waiting,
+        delayed: stats.delayed,
+        running: stats.leased,
+        failed: stats.dead,
+        ...(failedList !== undefined ? { failedList } : {}),
+      });
     }
-    const daemons: DaemonPresence[] | undefined = side ? await listPresence(side, config.prefix) : undefined;
     if (values.json) {
       io.out(
         `${JSON.stringify({ broker: redact(config.broker), queues: rows, daemons: daemons ?? null }, null, 2)}\n`,
@@ -94,13 +127,14 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
         r.queue,
         String(r.waiting),
         String(r.delayed),
-        String(r.leased),
-        String(r.dead),
+        String(r.running),
+        String(r.failed),
         ...(r.failedList !== undefined ? [String(r.failedList)] : []),
       ]);
     }
     io.out(`broker: ${redact(config.broker)}\n\n${pad(table)}\n\n`);
-    if (!daemons) io.out('live daemons: not tracked for this broker (Redis only)\n');
+    if (!side) io.out('live daemons: not tracked for this broker (Redis only)\n');
+    else if (!daemons) io.out('live daemons: unknown (could not read them from Redis)\n');
     else if (daemons.length === 0) io.out('live daemons: none\n');
     else {
       const now = Date.now();
