@@ -11,6 +11,7 @@ export {
   TaskFailedError,
   TaskTimeoutError,
 } from './core/errors.ts';
+export type { Json, JsonChecked, JsonProblem } from './core/json.ts';
 export {
   type DecodeResult,
   jsonCodec,

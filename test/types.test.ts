@@ -46,3 +46,72 @@ it('task types flow from the handler to send() and result()', async () => {
   assert.equal(two, 2);
   await errand.close();
 });
+
+it('task arguments and results must be JSON-safe: what JSON would change is a compile error', async () => {
+  const errand = new Errand({ broker: 'memory:' });
+  // Ordinary handlers compile: interfaces, nested objects and arrays, optional properties and
+  // parameters, null, unknown (checked at run time), and no result at all.
+  interface Order {
+    id: string;
+    lines: { sku: string; qty: number }[];
+    note?: string;
+    meta: Record<string, number | null>;
+  }
+  type Tree = { value: number; children: Tree[] };
+  const total = errand.task(
+    'total',
+    (o: Order, discount?: number) => o.lines.reduce((n, l) => n + l.qty, 0) - (discount ?? 0),
+  );
+  const depth = errand.task('depth', function depthOf(t: Tree): number {
+    return 1 + Math.max(0, ...t.children.map((c) => depthOf.call(this, c)));
+  });
+  const anything = errand.task('anything', (x: unknown) => ({
+    kind: typeof x,
+    tuple: [1, 'a'] as [number, string],
+  }));
+  const nothing = errand.task('nothing', (_s: string | null) => {});
+  await errand.worker({ handleSignals: false }).start();
+
+  const order: Order = {
+    id: 'o1',
+    lines: [
+      { sku: 'a', qty: 2 },
+      { sku: 'b', qty: 3 },
+    ],
+    meta: { x: null },
+  };
+  assert.equal(await (await total.send(order)).result({ timeoutMs: 2000 }), 5);
+  assert.equal(await (await total.send(order, 1)).result({ timeoutMs: 2000 }), 4);
+  const tree: Tree = { value: 1, children: [{ value: 2, children: [] }] };
+  assert.equal(await (await depth.send(tree)).result({ timeoutMs: 2000 }), 2);
+  const any = await (await anything.send([1])).result({ timeoutMs: 2000 });
+  const kind: string = any.kind;
+  assert.deepEqual([kind, any.tuple], ['object', [1, 'a']]);
+  assert.equal(await (await nothing.send(null)).result({ timeoutMs: 2000 }), null);
+
+  // Handlers that must not type-check (never run): each would change or lose its value on the way.
+  const notJson = () => {
+    // @ts-expect-error a Date argument arrives as a string
+    errand.task('date', (d: Date) => d.getFullYear());
+    // @ts-expect-error a Map argument arrives as {}
+    errand.task('map', (m: Map<string, number>) => m.size);
+    // @ts-expect-error a Set argument arrives as {}
+    errand.task('set', (s: Set<string>) => s.size);
+    // @ts-expect-error an undefined argument arrives as null
+    errand.task('undef', (s: string | undefined) => s ?? '');
+    // @ts-expect-error a bigint argument cannot be sent
+    errand.task('bigarg', (n: bigint) => Number(n));
+    // @ts-expect-error a nested Date is caught too
+    errand.task('nested', (o: { at: Date }[]) => o.length);
+    // @ts-expect-error a bigint result cannot be stored
+    errand.task('bigres', (n: number) => BigInt(n));
+    // @ts-expect-error a Date result arrives as a string
+    errand.task('dateres', async () => new Date());
+    // @ts-expect-error a Map inside the result arrives as {}
+    errand.task('mapres', () => ({ counts: new Map<string, number>() }));
+    // @ts-expect-error a function in an argument is lost
+    errand.task('fn', (o: { cb: () => void }) => typeof o.cb);
+  };
+  void notJson;
+  await errand.close();
+});

@@ -2,6 +2,7 @@
 import { DeadLetters } from './dead-letters.ts';
 import { ErrandConfigError } from './errors.ts';
 import { newTaskId } from './ids.ts';
+import type { JsonChecked } from './json.ts';
 import { jsonCodec, type MessageCodec, type TaskMessage, WIRE_VERSION } from './message.ts';
 import {
   DEFAULT_QUEUE,
@@ -76,7 +77,7 @@ export class Errand {
   /** Define a task. Its handler's parameter and return types become send()'s and result()'s. */
   task<A extends unknown[], R>(
     name: string,
-    handler: Handler<A, R>,
+    handler: Handler<A, R> & JsonChecked<A, R>,
     options: TaskOptions = {},
   ): Task<A, Awaited<R>> {
     if (typeof name !== 'string' || name === '')

@@ -3,7 +3,10 @@ import type { TaskContext } from './context.ts';
 import type { SendOptions, TaskOptions } from './options.ts';
 import type { TaskRecord } from './port.ts';
 
-/** A task handler: positional JSON arguments in, a JSON value (or nothing) out. `this` is the task's context. */
+/**
+ * A task handler: positional JSON arguments in, a JSON value (or nothing) out. `this` is the task's
+ * context. `errand.task()` also checks that the types are JSON-safe (see JsonChecked in json.ts).
+ */
 export type Handler<A extends unknown[], R> = (this: TaskContext, ...args: A) => R | Promise<R>;
 
 export interface ResultOptions {
