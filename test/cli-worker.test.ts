@@ -16,6 +16,7 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
+import { REDIS_ADDRESS } from './helpers.ts';
 
 /** Runs the CLI in-process (same dispatcher as the binary), capturing its output. */
 async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -142,7 +143,7 @@ void describe('errand command line', () => {
     const config = writeConfig(
       dir,
       'g.toml',
-      `redis_address = "127.0.0.1:6379"\nqueue_key = "${qk}"\n[tasks.a]\nscript = "/bin/true"\n`,
+      `redis_address = "${REDIS_ADDRESS}"\nqueue_key = "${qk}"\n[tasks.a]\nscript = "/bin/true"\n`,
     );
     const p = new ErrandProcess(['worker', '-conf', config, '-logfile', logfile]);
     await waitFor(

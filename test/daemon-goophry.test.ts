@@ -21,6 +21,7 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
+import { REDIS_ADDRESS } from './helpers.ts';
 
 const qk = uniqueName('goophry');
 const dir = tempDir('goophry');
@@ -82,7 +83,7 @@ void describe('Goophry config, end to end', () => {
       'goophry.config.json',
       JSON.stringify({
         RedisNetwork: 'tcp',
-        RedisAddress: '127.0.0.1:6379',
+        RedisAddress: REDIS_ADDRESS,
         RedisQueueKey: qk,
         Tasks: [
           { Type: 'out', Script: '/usr/bin/printf', Workers: 2 },

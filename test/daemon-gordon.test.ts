@@ -20,6 +20,7 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
+import { REDIS_ADDRESS } from './helpers.ts';
 
 const qk = uniqueName('gordon');
 const dir = tempDir('gordon');
@@ -52,7 +53,7 @@ void describe('Gordon config, end to end', () => {
       'gordon.config.toml',
       `# Gordon 1.6 keys only (plus an Errand "lease", which Gordon would ignore)
 redis_network = "tcp"
-redis_address = "127.0.0.1:6379"
+redis_address = "${REDIS_ADDRESS}"
 queue_key = "${qk}"
 error_script = "${fixtures}/copy-arg.sh"
 failed_tasks_ttl = 100

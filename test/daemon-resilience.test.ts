@@ -18,6 +18,7 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
+import { REDIS_ADDRESS } from './helpers.ts';
 
 void describe('daemon resilience', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -37,7 +38,7 @@ void describe('daemon resilience', () => {
     const config = writeConfig(
       dir,
       'gordon.config.toml',
-      `redis_address = "127.0.0.1:6379"\nqueue_key = "${qk}"\nlease = "1s"\n[tasks.slow]\nscript = "${fixtures}/record.sh"\n`,
+      `redis_address = "${REDIS_ADDRESS}"\nqueue_key = "${qk}"\nlease = "1s"\n[tasks.slow]\nscript = "${fixtures}/record.sh"\n`,
     );
     const first = await startWorker(config, { RECORD_FILE: record });
     await redis.rPush(`${qk}:slow`, JSON.stringify({ args: ['job1'], env: { SLEEP_S: '1' } }));

@@ -18,6 +18,7 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
+import { REDIS_ADDRESS } from './helpers.ts';
 
 /** Running (a zombie left for a non-reaping init does not count). */
 const alive = (pid: number): boolean => {
@@ -39,7 +40,7 @@ void describe('daemon shutdown', () => {
     config = writeConfig(
       dir,
       'gordon.config.toml',
-      `redis_address = "127.0.0.1:6379"\nqueue_key = "${qk}"\nshutdown_timeout = "30s"\n` +
+      `redis_address = "${REDIS_ADDRESS}"\nqueue_key = "${qk}"\nshutdown_timeout = "30s"\n` +
         `[tasks.rec]\nscript = "${fixtures}/record.sh"\n`,
     );
   });

@@ -38,7 +38,8 @@ export function codeBlocks(file: string, text: string): CodeBlock[] {
     const indent = open[1] ?? '';
     const body: string[] = [];
     let j = i + 1;
-    for (; j < lines.length && !/^\s*```\s*$/.test(lines[j] ?? ''); j++) body.push((lines[j] ?? '').slice(indent.length));
+    for (; j < lines.length && !/^\s*```\s*$/.test(lines[j] ?? ''); j++)
+      body.push((lines[j] ?? '').slice(indent.length));
     blocks.push({
       file,
       line: i + 1,
@@ -71,8 +72,10 @@ function asProgram(b: CodeBlock, dir: string): string {
     'errand/memory': 'src/brokers/memory/index.ts',
   };
   const code = b.code
-    .replace(/(from\s+|import\s*\(\s*)(['"])(errand(?:\/redis|\/memory)?)\2/g, (_, head: string, q: string, spec: string) =>
-      `${head}${q}${relative(dir, join(repo, entry[spec] ?? spec))}${q}`,
+    .replace(
+      /(from\s+|import\s*\(\s*)(['"])(errand(?:\/redis|\/memory)?)\2/g,
+      (_, head: string, q: string, spec: string) =>
+        `${head}${q}${relative(dir, join(repo, entry[spec] ?? spec))}${q}`,
     )
     .replaceAll('redis://127.0.0.1:6379', REDIS_URL);
   // Top-level await needs a module; a block without imports is one too.

@@ -1,11 +1,11 @@
 import { createClient } from '@redis/client';
 import { runErrandSuite } from './contract/errand.suite.ts';
-import { REDIS_URL } from './helpers.ts';
+import { REDIS_URL, trackPrefix } from './helpers.ts';
 
 runErrandSuite({
   name: 'redis',
   shared: true,
-  errandOptions: (tag) => ({ broker: REDIS_URL, prefix: `errandtest-${tag}` }),
+  errandOptions: (tag) => ({ broker: REDIS_URL, prefix: trackPrefix(`errandtest-${tag}`) }),
   cleanup: async (tag) => {
     const client = createClient({ url: REDIS_URL });
     await client.connect();

@@ -1,16 +1,73 @@
-/** Shared test helpers: unique namespaces, private Redis servers, polling with a deadline. */
+/**
+ * Shared test helpers: the test Redis's address, unique key prefixes that are deleted when the
+ * test file ends, private Redis servers, polling with a deadline.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { createClient } from '@redis/client';
 
+/** The shared test Redis: the one place tests take its address from. */
 export const REDIS_URL = process.env.ERRAND_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+/** The same server as `host:port`, for Gordon's `redis_address` and Goophry's `RedisAddress`. */
+export const REDIS_ADDRESS = new URL(REDIS_URL).host;
 
-/** A key prefix no other test uses. */
-export const uniquePrefix = (tag = 't'): string => `errandtest-${tag}-${randomUUID().slice(0, 8)}`;
+const tracked = new Set<string>();
+
+// Registered when this module loads, so it is a hook of the file's root test: it runs after every
+// suite of the file (and their own after hooks) has finished, whichever test tracked a prefix.
+after(() => deleteByPrefix(...[...tracked].flatMap((p) => [p, `errand:${p}`])));
+
+/**
+ * Deletes, when this test file ends, every key of the shared Redis that starts with `prefix`
+ * (and with `errand:<prefix>`, where a Gordon/Goophry daemon keeps Errand's own keys for a
+ * `queue_key`). Returns `prefix`.
+ */
+export function trackPrefix(prefix: string): string {
+  tracked.add(prefix);
+  return prefix;
+}
+
+/** A key prefix no other test uses; its keys are deleted when the test file ends. */
+export const uniquePrefix = (tag = 't'): string =>
+  trackPrefix(`errandtest-${tag}-${randomUUID().slice(0, 8)}`);
+
+/**
+ * Deletes every key of the shared Redis that starts with one of `prefixes` (SCAN + UNLINK; never
+ * FLUSHDB: other runs share the server). Gives up after 30 s.
+ */
+export async function deleteByPrefix(...prefixes: string[]): Promise<number> {
+  if (prefixes.length === 0) return 0;
+  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 5000, reconnectStrategy: false } });
+  client.on('error', () => undefined);
+  let deleted = 0;
+  const work = (async () => {
+    await client.connect();
+    for (const prefix of prefixes) {
+      // Glob characters in a prefix are taken literally.
+      const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+      for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 })) {
+        if (keys.length > 0) deleted += await client.unlink(keys);
+      }
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`deleting test keys: not done within 30 s`)), 30_000);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    if (client.isOpen) await client.close().catch(() => client.destroy());
+    await work.catch(() => undefined);
+  }
+  return deleted;
+}
 
 export const tempDir = (tag = 'errand'): string => mkdtempSync(join(tmpdir(), `${tag}-`));
 
