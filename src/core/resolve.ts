@@ -2,6 +2,7 @@
 import { ErrandConfigError } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Broker, ResultBackend } from './port.ts';
+import { importRedisBroker } from './redis-loader.ts';
 
 export interface Stores {
   readonly broker: Broker;
@@ -15,7 +16,7 @@ export async function openStores(url: string, options: ResolvedOptions): Promise
   switch (scheme) {
     case 'redis:':
     case 'rediss:': {
-      const { openRedis } = await import('../brokers/redis/index.ts');
+      const { openRedis } = await importRedisBroker();
       const listKeys: Record<string, string> = {};
       for (const [queue, config] of Object.entries(options.queues)) {
         if (config.listKey !== undefined) listKeys[queue] = config.listKey;
