@@ -25,7 +25,7 @@ let config = '';
 const mailModule = writeConfig(
   dir,
   'mail.mjs',
-  "export default (errand) => { errand.task('js-mail', async (to) => `sent to ${to}`, { queue: 'mail' }); };\n",
+  "export default (errand) => { errand.task('js-mail', async (to) => 'sent to ' + to, { queue: 'mail' }); };\n",
 );
 let redis: Redis;
 let daemon: ErrandProcess;

@@ -4,7 +4,7 @@ import type { DaemonConfig } from '../daemon/config.ts';
 import { isRedisUrl, loadModules } from '../daemon/daemon.ts';
 import type { DaemonPresence } from '../daemon/presence.ts';
 import { SideRedis } from '../daemon/side-redis.ts';
-import { type Io, type Options, parse, str, strs } from './args.ts';
+import { type Io, type Options, parse, strs } from './args.ts';
 import { clientErrand, confHelp, confOption, openConfig } from './context.ts';
 import { liveDaemons } from './waiting.ts';
 

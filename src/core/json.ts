@@ -18,7 +18,7 @@ export type JsonProblem<T, D extends Depth = []> = D['length'] extends 8
       ? never // unknown: the handler checks at run time
       : T extends string | number | boolean | null
         ? never
-        : T extends undefined | void
+        : T extends undefined
           ? 'undefined (it arrives as null, or the key is dropped): use null or an optional property'
           : T extends bigint
             ? 'a bigint (JSON cannot hold it and send throws): send it as a string'
@@ -59,11 +59,11 @@ type ArgsProblem<A extends readonly unknown[]> = {
  * one property names the problem, which shows in the compiler's error at `errand.task(...)`.
  */
 export type JsonChecked<A extends readonly unknown[], R> = [ArgsProblem<A>] extends [never]
-  ? [JsonProblem<Exclude<Awaited<R>, void | undefined>>] extends [never]
+  ? [JsonProblem<ResultValue<R>>] extends [never]
     ? unknown
-    : {
-        readonly 'task results must be JSON: the handler returns': JsonProblem<
-          Exclude<Awaited<R>, void | undefined>
-        >;
-      }
+    : { readonly 'task results must be JSON: the handler returns': JsonProblem<ResultValue<R>> }
   : { readonly 'task arguments must be JSON: a parameter is': ArgsProblem<A> };
+
+/** What a handler's result holds; returning nothing (stored as null) is fine. */
+// biome-ignore lint/suspicious/noConfusingVoidType: void is what a handler without a result returns
+type ResultValue<R> = Exclude<Awaited<R>, void | undefined>;
