@@ -239,10 +239,10 @@ workers = 3
     const status = await runErrand(['status', '--json', '-c', config]);
     assert.equal(status.code, 0, status.stderr);
     const s = JSON.parse(status.stdout) as {
-      queues: Array<{ queue: string; dead: number; failedList?: number }>;
+      queues: Array<{ queue: string; failed: number; failedList?: number }>;
     };
     const out = s.queues.find((q) => q.queue === 'out');
-    assert.equal(out?.dead, 2);
+    assert.equal(out?.failed, 2);
     assert.equal(out?.failedList, 2);
 
     const list = await runErrand(['failed', 'list', 'stderr', '--json', '-c', config]);
