@@ -187,7 +187,7 @@ kill_grace = "1s"
     assert.match(
       lines[0] ?? '',
       new RegExp(
-        `^errand send: task \\S+ is still waiting in queue "${ghost}" \\(1 waiting, 0 delayed there\\); no live errand daemon consumes queue "${ghost}" \\(live daemons consume: .*join.*\\)$`,
+        `^errand send: task \\S+ is still waiting in queue "${ghost}" \\(1 waiting, 0 delayed there\\); no live errand daemon consumes queue "${ghost}" \\(live daemons consume: .*join.*\\); workers started by your own code are not tracked$`,
       ),
     );
     assert.match(

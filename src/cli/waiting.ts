@@ -50,7 +50,10 @@ export function consumersText(queue: string, daemons: readonly DaemonPresence[] 
     const others = [...new Set(daemons.flatMap((d) => d.queues))].sort();
     return (
       `no live errand daemon consumes queue "${queue}"` +
-      (others.length > 0 ? ` (live daemons consume: ${others.join(', ')})` : ' (no errand daemon is running)')
+      (others.length > 0
+        ? ` (live daemons consume: ${others.join(', ')})`
+        : ' (no errand daemon is running)') +
+      '; workers started by your own code are not tracked'
     );
   }
   return `consumed by ${consumers.length} live daemon(s): ${consumers.map((d) => `${d.host}:${d.pid}`).join(', ')}`;
