@@ -6,8 +6,10 @@ export { Errand } from './core/errand.ts';
 export {
   DoNotRetry,
   ErrandConfigError,
+  LeaseLostError,
   ResultTimeoutError,
   RetryLater,
+  ShutdownError,
   TaskFailedError,
   TaskTimeoutError,
 } from './core/errors.ts';
@@ -35,6 +37,4 @@ export type {
 export { TASK_STATES } from './core/port.ts';
 export type { Handler, ResultOptions, SentTask, Task } from './core/task.ts';
 export type { WorkerEvents } from './core/worker/events.ts';
-export { LeaseLostError } from './core/worker/heartbeat.ts';
-export { ShutdownError } from './core/worker/shutdown.ts';
 export type { Worker, WorkerOptions, WorkerState } from './core/worker/worker.ts';

@@ -17,12 +17,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A signal that aborts when any of the given ones does, or after `timeoutMs`. */
-export function anySignal(signals: readonly AbortSignal[], timeoutMs?: number): AbortSignal {
-  const all = timeoutMs === undefined ? [...signals] : [...signals, AbortSignal.timeout(timeoutMs)];
-  return AbortSignal.any(all);
-}
-
 /** Capped exponential backoff for infrastructure errors (broker down): 100 ms, 200 ms … 5 s. */
 export function reconnectDelay(failures: number): number {
   return Math.min(5000, 100 * 2 ** Math.min(failures, 6)) * (0.75 + Math.random() * 0.5);

@@ -23,9 +23,10 @@ export interface RedisBrokerOptions {
   readonly listKeys?: Readonly<Record<string, string>>;
   /** Dead letters kept per queue; older ones are dropped. */
   readonly deadLetterLimit?: number;
-  /** How long one blocking wait lasts at most, so a foreign delayed message is noticed in time. */
-  readonly maxBlockMs?: number;
 }
+
+/** How long one blocking wait lasts at most, so a foreign delayed message is noticed in time. */
+const MAX_BLOCK_MS = 2000;
 
 export const sha1 = (body: string): string => createHash('sha1').update(body).digest('hex');
 
@@ -183,7 +184,7 @@ export class RedisBroker implements Broker {
   }
 
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
-    const ms = Math.min(until - Date.now(), this.options.maxBlockMs ?? 2000);
+    const ms = Math.min(until - Date.now(), MAX_BLOCK_MS);
     if (ms <= 0 || signal.aborted) return;
     let client: Client;
     try {

@@ -4,15 +4,14 @@
  */
 import { backoffDelay, DEFAULT_BACKOFF } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
-import type { Runtime } from '../errand.ts';
-import { DoNotRetry, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
+import { DoNotRetry, LeaseLostError, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
 import { newTaskId } from '../ids.ts';
 import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
+import type { Runtime } from '../runtime.ts';
 import type { TaskDefinition } from '../task.ts';
 import type { Cancellation } from './cancellation.ts';
 import type { WorkerEmitter, WorkerEventName, WorkerEvents } from './events.ts';
-import { LeaseLostError } from './heartbeat.ts';
 import type { Settler } from './settler.ts';
 
 /** One running delivery, as the worker tracks it. */

@@ -4,15 +4,9 @@
  * SIGTERM/SIGINT start it; a second signal skips the wait.
  */
 import { sleep } from '../clock.ts';
+import { ShutdownError } from '../errors.ts';
 import type { Execution } from './executor.ts';
 import type { Settler } from './settler.ts';
-
-export class ShutdownError extends Error {
-  override readonly name = 'ShutdownError';
-  constructor() {
-    super('the worker shut down before this task finished; it was handed back to the queue');
-  }
-}
 
 /** Waits for `running` to empty, up to `deadlineMs` (or until `hurry` aborts). Returns the ones left. */
 export async function drain(

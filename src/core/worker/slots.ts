@@ -9,10 +9,6 @@ export class Slots {
     return this.size - this.used;
   }
 
-  get busy(): number {
-    return this.used;
-  }
-
   take(n: number): void {
     this.used += n;
   }

@@ -4,10 +4,11 @@
  *
  * States: created → running → draining → stopped.
  */
-import type { Runtime } from '../errand.ts';
+
 import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { DeadLetter, LeasedMessage } from '../port.ts';
+import type { Runtime } from '../runtime.ts';
 import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
