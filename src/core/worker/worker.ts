@@ -4,7 +4,7 @@
  *
  * States: created → running → draining → stopped.
  */
-
+import { Deadline } from '../clock.ts';
 import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { DeadLetter, LeasedMessage } from '../port.ts';
@@ -15,7 +15,7 @@ import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { runHeartbeat } from './heartbeat.ts';
 import { Settler } from './settler.ts';
-import { drain, handBack, onSignals, reraise } from './shutdown.ts';
+import { drain, HAND_BACK_MS, handBack, nameTasks, onSignals, type Released, reraise } from './shutdown.ts';
 import { Slots } from './slots.ts';
 
 export interface WorkerOptions {
@@ -48,6 +48,9 @@ export class Worker {
   private stopping: Promise<void> | undefined;
   private removeSignals: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** Set when the hand-back starts: a message leased after that is released, not run. */
+  private handingBack = false;
+  private hurryTimer: NodeJS.Timeout | undefined;
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly shutdownMs: number;
@@ -105,6 +108,7 @@ export class Worker {
       {
         wanted: (queue, freed) => (this.state === 'running' && !empty.has(queue) ? freed : 0),
         dispatch: (queue, leased) => dispatch(queue, leased),
+        giveBack: (n) => slots.give(n),
         reportDead,
         leaseMs: this.leaseMs,
         maxDeliveries: errandOptions.maxDeliveries,
@@ -115,16 +119,33 @@ export class Worker {
     const slots = new Slots(this.concurrency);
     const signal = this.fetchAbort.signal;
     const onError = (err: Error): void => this.reportError(err);
+    // Called with a slot already taken for this message (by the fetch loop or a settle refill).
     const dispatch = (queue: string, leased: LeasedMessage): void => {
-      slots.take(1);
-      const execution: Execution = { queue, leased, cancellation: new Cancellation(), released: false };
+      if (this.handingBack) {
+        // A reserve answered after the drain ended: give the message straight back.
+        slots.give();
+        this.releaseLate(settler, queue, leased);
+        return;
+      }
+      const execution: Execution = {
+        queue,
+        leased,
+        cancellation: new Cancellation(),
+        released: false,
+        concluding: false,
+        slotHeld: true,
+      };
       this.running.add(execution);
       executor
         .run(execution)
         .catch((err: unknown) => this.reportError(err instanceof Error ? err : new Error(String(err))))
         .finally(() => {
           this.running.delete(execution);
-          slots.give();
+          // Unless a settle refill took the slot over for the message it leased.
+          if (execution.slotHeld) {
+            execution.slotHeld = false;
+            slots.give();
+          }
           this.wakeIdle();
         });
     };
@@ -176,7 +197,8 @@ export class Worker {
         // At once, not on a timer: callers (the daemon) rely on the hand-back starting now.
         this.hurry.abort();
       } else if (options.timeoutMs !== undefined) {
-        setTimeout(() => this.hurry.abort(), options.timeoutMs).unref();
+        clearTimeout(this.hurryTimer);
+        this.hurryTimer = setTimeout(() => this.hurry.abort(), options.timeoutMs);
       }
       return this.stopping;
     }
@@ -184,6 +206,11 @@ export class Worker {
     return this.stopping;
   }
 
+  /**
+   * Bounded whatever the broker does: the drain ends by `timeoutMs`, and the hand-back gets
+   * HAND_BACK_MS more. Past that the worker stops trying (the broker did not answer): the
+   * leases it still holds expire and those tasks run again elsewhere, as the log says.
+   */
   private async shutdown(timeoutMs: number): Promise<void> {
     if (this.state === 'created') {
       this.state = 'stopped';
@@ -191,14 +218,77 @@ export class Worker {
     }
     this.state = 'draining';
     this.fetchAbort.abort();
-    await Promise.all(this.loops);
-    const left = await drain(this.running, () => this.whenIdleChanges(), timeoutMs, this.hurry.signal);
-    if (this.settler) {
-      await handBack(left, this.settler);
-      await this.settler.drain();
+    const loops = Promise.all(this.loops);
+    const deadline = new Deadline(timeoutMs, this.hurry.signal);
+    let left: Execution[];
+    try {
+      // A reserve in flight may still start tasks: they run and drain like the others.
+      await Promise.race([loops, deadline.expired]);
+      left = await drain(this.running, () => this.whenIdleChanges(), deadline);
+    } finally {
+      deadline.dispose();
+      clearTimeout(this.hurryTimer);
+    }
+    this.handingBack = true;
+    const settler = this.settler;
+    if (settler) {
+      const grace = new Deadline(HAND_BACK_MS);
+      try {
+        // Tasks whose handler has returned are only writing their outcome: nothing to abort.
+        const handingBack = handBack(
+          left.filter((execution) => !execution.concluding),
+          settler,
+        );
+        await Promise.race([loops, grace.expired]);
+        await settler.drain(grace.signal);
+        if (grace.passed) {
+          const dropped = settler.abandon();
+          if (dropped > 0) {
+            this.runtime.options.logger.warn(
+              `worker: the broker did not answer within ${HAND_BACK_MS} ms of the shutdown deadline; gave up on ${dropped} outcome(s) and lease hand-back(s): those leases expire within ${this.leaseMs} ms and the tasks run again`,
+            );
+          }
+        }
+        this.reportReleased(await handingBack);
+      } finally {
+        grace.dispose();
+      }
     }
     this.removeSignals?.();
     this.state = 'stopped';
+  }
+
+  /** Names the tasks shutdown aborted (log line) and emits one 'released' event for each. */
+  private reportReleased(released: readonly Released[]): void {
+    if (released.length === 0) return;
+    const back = released.filter((r) => r.handedBack).map((r) => r.execution);
+    const stuck = released.filter((r) => !r.handedBack).map((r) => r.execution);
+    const { logger } = this.runtime.options;
+    if (back.length > 0)
+      logger.warn(
+        `worker: shutdown deadline passed; aborted ${back.length} task(s) and handed them back to the queue: ${nameTasks(back)}`,
+      );
+    if (stuck.length > 0)
+      logger.warn(
+        `worker: shutdown deadline passed; aborted ${stuck.length} task(s) but could not hand them back (the broker did not answer): they run again when their leases expire (within ${this.leaseMs} ms): ${nameTasks(stuck)}`,
+      );
+    for (const { execution, handedBack } of released) {
+      const { message, queue } = execution;
+      if (!message) continue;
+      const event = { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
+      this.events.emit('released', { ...event, handedBack }, (err) =>
+        logger.error(`a listener of "released" threw: ${String(err)}`),
+      );
+    }
+  }
+
+  private releaseLate(settler: Settler, queue: string, leased: LeasedMessage): void {
+    void settler.settle(queue, { kind: 'release', token: leased.token }).then((handedBack) => {
+      if (!handedBack)
+        this.runtime.options.logger.warn(
+          `worker: a message of ${queue} was leased after the worker stopped and could not be handed back; it runs again when its lease expires (within ${this.leaseMs} ms)`,
+        );
+    });
   }
 
   private whenIdleChanges(): Promise<void> {
