@@ -4,6 +4,7 @@ export { type TaskContext, taskContext } from './core/context.ts';
 export type { DeadLetters, DeadLetterView } from './core/dead-letters.ts';
 export { Errand } from './core/errand.ts';
 export {
+  BrokerUnavailableError,
   DoNotRetry,
   ErrandConfigError,
   LeaseLostError,

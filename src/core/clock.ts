@@ -21,8 +21,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * A deadline on a timer this module owns, optionally cut short by other signals. Not
- * `AbortSignal.any([AbortSignal.timeout(ms), …])`: on Node 20 that signal never fires once a
+ * A deadline on a timer this module owns, optionally cut short by other signals. Not a timeout
+ * signal inside `AbortSignal.any`: on Node 20 that combination never fires once a
  * garbage collection has run (nodejs/node#57736). Call dispose() when the deadline no longer
  * matters: it clears the timer and unhooks the linked signals.
  */
@@ -48,7 +48,8 @@ export class Deadline {
       other.addEventListener('abort', onAbort, { once: true });
       this.links.push(() => other.removeEventListener('abort', onAbort));
     }
-    this.signal.addEventListener('abort', () => this.dispose(), { once: true });
+    if (this.signal.aborted) this.dispose();
+    else this.signal.addEventListener('abort', () => this.dispose(), { once: true });
   }
 
   get passed(): boolean {

@@ -73,6 +73,19 @@ export class ShutdownError extends Error {
   }
 }
 
+/** The broker (or result backend) could not be reached or did not answer in time. */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+  constructor(
+    /** Which broker, e.g. "Redis at 127.0.0.1:6379". */
+    readonly broker: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${broker}: ${problem}`, options);
+  }
+}
+
 /** Bad options or bad use of the API; `key` names the option at fault. */
 export class ErrandConfigError extends Error {
   override readonly name = 'ErrandConfigError';

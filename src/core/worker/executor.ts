@@ -187,7 +187,9 @@ export class Executor {
     const { queue, leased } = execution;
     const redelivered = leased.delivery > 1 ? leased.body : undefined;
     execution.concluding = true;
-    if (await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason }, redelivered, execution)) {
+    if (
+      await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason }, redelivered, execution)
+    ) {
       this.emit('dead', { queue, body: leased.body, reason, ...(id !== undefined && { id }) });
     }
   }

@@ -149,7 +149,8 @@ export class Settler {
     }
     const batch = { acks, retries, deadLetters, releases, redelivered };
     const refill = this.broker.settleAndReserve ? this.refill : undefined;
-    const want = refill && holders.length > 0 ? Math.min(refill.wanted(queue, holders.length), holders.length) : 0;
+    const want =
+      refill && holders.length > 0 ? Math.min(refill.wanted(queue, holders.length), holders.length) : 0;
     let lost: readonly string[];
     if (refill && want > 0) {
       // The finishing executions hand their slots to the refill before anything is leased, so
