@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@redis/client';
+import { MemoryBroker, MemoryResultBackend } from '../../src/brokers/memory/index.ts';
 import { COMMAND_TIMEOUT_MS } from '../../src/brokers/redis/connection.ts';
 import { HAND_BACK_MS } from '../../src/core/worker/shutdown.ts';
 import { BrokerUnavailableError, Errand, type Logger, type WorkerEvents } from '../../src/index.ts';
@@ -168,6 +169,39 @@ describe('worker shutdown bounds (child processes)', () => {
     const closedAt = lineOf(run, 'closed').at;
     assert.ok(run.exitAt - closedAt < SLACK_MS, `exited ${run.exitAt - closedAt} ms after close()`);
     assert.equal(run.code, 0);
+  });
+});
+
+describe('worker drain', () => {
+  it('keeps renewing the leases of draining tasks (a drain longer than the lease runs nothing twice)', async () => {
+    const broker = new MemoryBroker();
+    const quiet = recordingLogger().logger;
+    const draining = new Errand({ broker, backend: new MemoryResultBackend(), logger: quiet });
+    const other = new Errand({ broker, backend: new MemoryResultBackend(), logger: quiet });
+    let runs = 0;
+    let started = (): void => {};
+    const running = new Promise<void>((r) => (started = r));
+    const slow = async (): Promise<void> => {
+      runs++;
+      started();
+      await new Promise((r) => setTimeout(r, 1500));
+    };
+    draining.task('slow', slow);
+    other.task('slow', slow);
+    const first = draining.worker({ handleSignals: false, leaseMs: 300, shutdownMs: 5000 });
+    const completed: string[] = [];
+    first.on('completed', (e) => completed.push(e.id));
+    await first.start();
+    const sent = await draining.send('slow', []);
+    await running;
+    // Another worker on the same broker would take the task over once its lease expired.
+    const second = other.worker({ handleSignals: false, leaseMs: 300 });
+    await second.start();
+    await first.stop();
+    await second.stop({ timeoutMs: 0 });
+    await Promise.all([draining.close(), other.close()]);
+    assert.equal(runs, 1, 'the draining task ran once (its lease was renewed while it drained)');
+    assert.deepEqual(completed, [sent.id]);
   });
 });
 

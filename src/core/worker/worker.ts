@@ -42,6 +42,9 @@ export class Worker {
   private readonly events = new WorkerEmitter();
   private readonly running = new Set<Execution>();
   private readonly fetchAbort = new AbortController();
+  /** Ends lease renewal: after the drain, not before (running tasks keep their leases while they drain). */
+  private readonly heartbeatAbort = new AbortController();
+  private heartbeat: Promise<void> = Promise.resolve();
   private readonly hurry = new AbortController();
   private loops: Promise<void>[] = [];
   private settler: Settler | undefined;
@@ -87,6 +90,8 @@ export class Worker {
   async start(): Promise<void> {
     if (this.state !== 'created') throw new Error(`worker cannot start: it is ${this.state}`);
     const { broker, backend } = await this.runtime.stores();
+    // stop() while the broker was opening: stay stopped.
+    if (this.state !== 'created') return;
     const { options: errandOptions } = this.runtime;
     this.state = 'running';
     // Lease expiry dead-letters inside the broker: tell listeners as for any other dead letter.
@@ -167,7 +172,7 @@ export class Worker {
         signal,
       ),
     );
-    this.loops.push(runHeartbeat(broker, this.running, this.leaseMs, onError, signal));
+    this.heartbeat = runHeartbeat(broker, this.running, this.leaseMs, onError, this.heartbeatAbort.signal);
     if (this.options.handleSignals ?? true) {
       this.removeSignals = onSignals(
         (signal) => void this.stopAndClose(signal),
@@ -191,6 +196,11 @@ export class Worker {
    * the rest and hand their leases back. Safe to call more than once.
    */
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (options.timeoutMs !== undefined && !(options.timeoutMs >= 0)) {
+      return Promise.reject(
+        new ErrandConfigError('stop().timeoutMs', `must be a number >= 0 (got ${options.timeoutMs})`),
+      );
+    }
     if (this.stopping !== undefined) {
       // Already stopping: a new deadline can only shorten the wait (stop({ timeoutMs: 0 }) = now).
       if (options.timeoutMs !== undefined && options.timeoutMs <= 0) {
@@ -229,6 +239,7 @@ export class Worker {
       deadline.dispose();
       clearTimeout(this.hurryTimer);
     }
+    this.heartbeatAbort.abort();
     this.handingBack = true;
     const settler = this.settler;
     if (settler) {
@@ -239,7 +250,7 @@ export class Worker {
           left.filter((execution) => !execution.concluding),
           settler,
         );
-        await Promise.race([loops, grace.expired]);
+        await Promise.race([Promise.all([loops, this.heartbeat]), grace.expired]);
         await settler.drain(grace.signal);
         if (grace.passed) {
           const dropped = settler.abandon();
@@ -302,7 +313,7 @@ export class Worker {
   }
 
   private reportError(cause: Error): void {
-    // node-redis rejects a timed-out command with an empty message.
+    // A broker error should name itself (the Redis connection wraps node-redis's empty ones); in case one does not:
     const err = cause.message
       ? cause
       : new Error('a Redis command timed out (is Redis reachable?)', { cause });
