@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryBroker, MemoryResultBackend } from '../../src/brokers/memory/index.ts';
+import { openRedis } from '../../src/brokers/redis/index.ts';
 import type { ReserveRequest, SettleBatch } from '../../src/core/port.ts';
 import { Errand } from '../../src/index.ts';
+import { REDIS_URL, uniquePrefix } from '../helpers.ts';
 
 /**
  * Holds each reserve reply until a settle-and-reserve reply is ready too (or 10 ms passed), then
@@ -94,5 +96,31 @@ describe('worker slot accounting with re-ordered broker replies', () => {
     assert.deepEqual(bad, [], 'every reserve asks for at least one message');
     assert.equal(ran.size, total, `every task ran (${ran.size} of ${total})`);
     assert.deepEqual(stats, { waiting: 0, delayed: 0, leased: 0, dead: 0 });
+  });
+});
+
+describe('Redis fencing tokens', () => {
+  it('a reserve for fewer than 1 message is refused before it can rewind the token counter', async () => {
+    const prefix = uniquePrefix('tokens');
+    const { broker, backend } = openRedis(REDIS_URL, { prefix });
+    try {
+      const request = { leaseMs: 10_000, maxDeliveries: 5, now: Date.now() };
+      await broker.enqueue(
+        'q',
+        [{ body: '{"task":"a"}' }, { body: '{"task":"b"}' }, { body: '{"task":"c"}' }],
+        60_000,
+      );
+      const first = await broker.reserve('q', { ...request, max: 1 });
+      for (const max of [0, -2, 1.5, Number.NaN]) {
+        await assert.rejects(broker.reserve('q', { ...request, max }), /max must be a positive integer/);
+      }
+      const rest = await broker.reserve('q', { ...request, max: 2 });
+      const tokens = [...first.messages, ...rest.messages].map((m) => m.token);
+      assert.equal(tokens.length, 3);
+      assert.equal(new Set(tokens).size, 3, `tokens never repeat: ${tokens.join(', ')}`);
+      await broker.settle('q', { acks: tokens }, Date.now());
+    } finally {
+      await Promise.all([broker.close(), backend.close()]);
+    }
   });
 });

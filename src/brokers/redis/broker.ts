@@ -95,6 +95,9 @@ export class RedisBroker implements Broker {
 
   /** Token prefix and first number for up to `max` new leases (unique per delivery: fencing). */
   private takeTokens(max: number): [string, number] {
+    // A count below 1 would rewind the counter and hand out a token twice.
+    if (!Number.isSafeInteger(max) || max < 1)
+      throw new RangeError(`reserve: max must be a positive integer (got ${max})`);
     const first = this.tokenSeq;
     this.tokenSeq += max;
     return [this.tokenPrefix, first];
