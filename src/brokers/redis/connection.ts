@@ -73,7 +73,7 @@ export class RedisConnection {
     const kind = cause.constructor.name;
     const problem =
       kind === 'TimeoutError'
-        ? `${command} got no answer (node-redis timed it out: is Redis running and reachable?)`
+        ? `${command} got no answer within ${this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS} ms (is Redis running and reachable?)`
         : `${command} failed, Redis could not be reached (${kind}${cause.message ? `: ${cause.message}` : ''})`;
     return new BrokerUnavailableError(this.where, `${problem}${this.lastErrorNote()}`, { cause });
   }
