@@ -105,6 +105,7 @@ describe('worker shutdown bounds (child processes)', () => {
     assert.equal(run.timedOut, false, 'the child did not hang (killed after 30 s)');
     const stoppedMs = Number(lineOf(run, 'stopped ').text);
     assert.ok(stoppedMs < SLACK_MS, `stop({ timeoutMs: 0 }) returned in ${stoppedMs} ms`);
+    console.log(`# stop({ timeoutMs: 0 }) with a task running: ${stoppedMs} ms`);
     const id = lineOf(run, 'id ').text;
     assert.deepEqual(JSON.parse(lineOf(run, 'released ').text), [{ id, task: 'slow', handedBack: true }]);
     assert.equal(lineOf(run, 'state ').text, 'PENDING', 'a handed-back task no longer reads STARTED');
@@ -148,6 +149,7 @@ describe('worker shutdown bounds (child processes)', () => {
     const stoppedMs = Number(lineOf(run, 'stopped ').text);
     assert.ok(stoppedMs >= 900, `stop() waited for the deadline (${stoppedMs} ms)`);
     assert.ok(stoppedMs < 1000 + SLACK_MS, `stop() kept its 1000 ms deadline after a GC (${stoppedMs} ms)`);
+    console.log(`# shutdownMs 1000, 8 s task, GC while draining: stop() took ${stoppedMs} ms`);
   });
 
   it('a process that awaited result({ timeoutMs }) and closed Errand exits at once', async () => {
@@ -168,6 +170,7 @@ describe('worker shutdown bounds (child processes)', () => {
     assert.equal(lineOf(run, 'result ').text, '5');
     const closedAt = lineOf(run, 'closed').at;
     assert.ok(run.exitAt - closedAt < SLACK_MS, `exited ${run.exitAt - closedAt} ms after close()`);
+    console.log(`# result({ timeoutMs: 3_600_000 }) then close(): exited ${run.exitAt - closedAt} ms later`);
     assert.equal(run.code, 0);
   });
 });

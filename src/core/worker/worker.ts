@@ -206,9 +206,11 @@ export class Worker {
       if (options.timeoutMs !== undefined && options.timeoutMs <= 0) {
         // At once, not on a timer: callers (the daemon) rely on the hand-back starting now.
         this.hurry.abort();
-      } else if (options.timeoutMs !== undefined) {
+      } else if (options.timeoutMs !== undefined && !this.handingBack && this.state !== 'stopped') {
+        // Cleared when the drain ends; unref'd so it never holds the process by itself.
         clearTimeout(this.hurryTimer);
-        this.hurryTimer = setTimeout(() => this.hurry.abort(), options.timeoutMs);
+        this.hurryTimer = setTimeout(() => this.hurry.abort(), Math.min(options.timeoutMs, 2 ** 31 - 1));
+        this.hurryTimer.unref();
       }
       return this.stopping;
     }
