@@ -152,11 +152,14 @@ describe('worker shutdown bounds (child processes)', () => {
     console.log(`# shutdownMs 1000, 8 s task, GC while draining: stop() took ${stoppedMs} ms`);
   });
 
-  it('a process that awaited result({ timeoutMs }) and closed Errand exits at once', async () => {
-    const run = await runChild(
-      `
+  for (const broker of ['memory:', 'sqlite']) {
+    it(`a process that awaited result({ timeoutMs }) and closed Errand exits at once (${broker})`, async () => {
+      const url =
+        broker === 'sqlite' ? `sqlite:${join(mkdtempSync(join(tmpdir(), 'errand-exit-')), 'e.db')}` : broker;
+      const run = await runChild(
+        `
       import { Errand } from ${JSON.stringify(INDEX)};
-      const errand = new Errand({ broker: 'memory:', logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      const errand = new Errand({ broker: ${JSON.stringify(url)}, logger: { debug() {}, info() {}, warn() {}, error() {} } });
       const add = errand.task('add', (a, b) => a + b);
       await errand.worker({ handleSignals: false }).start();
       const sent = await add.send(2, 3);
@@ -164,15 +167,18 @@ describe('worker shutdown bounds (child processes)', () => {
       await errand.close();
       console.log('closed');
       `,
-      20_000,
-    );
-    assert.equal(run.timedOut, false, 'the process exited by itself (killed after 20 s otherwise)');
-    assert.equal(lineOf(run, 'result ').text, '5');
-    const closedAt = lineOf(run, 'closed').at;
-    assert.ok(run.exitAt - closedAt < SLACK_MS, `exited ${run.exitAt - closedAt} ms after close()`);
-    console.log(`# result({ timeoutMs: 3_600_000 }) then close(): exited ${run.exitAt - closedAt} ms later`);
-    assert.equal(run.code, 0);
-  });
+        20_000,
+      );
+      assert.equal(run.timedOut, false, 'the process exited by itself (killed after 20 s otherwise)');
+      assert.equal(lineOf(run, 'result ').text, '5');
+      const closedAt = lineOf(run, 'closed').at;
+      assert.ok(run.exitAt - closedAt < SLACK_MS, `exited ${run.exitAt - closedAt} ms after close()`);
+      console.log(
+        `# ${broker}: result({ timeoutMs: 3_600_000 }) then close(): exited ${run.exitAt - closedAt} ms later`,
+      );
+      assert.equal(run.code, 0);
+    });
+  }
 });
 
 describe('worker drain', () => {
