@@ -4,10 +4,13 @@ export { type TaskContext, taskContext } from './core/context.ts';
 export type { DeadLetters, DeadLetterView } from './core/dead-letters.ts';
 export { Errand } from './core/errand.ts';
 export {
+  BrokerUnavailableError,
   DoNotRetry,
   ErrandConfigError,
+  LeaseLostError,
   ResultTimeoutError,
   RetryLater,
+  ShutdownError,
   TaskFailedError,
   TaskTimeoutError,
 } from './core/errors.ts';
@@ -36,6 +39,4 @@ export type {
 export { TASK_STATES } from './core/port.ts';
 export type { Handler, ResultOptions, SentTask, Task } from './core/task.ts';
 export type { WorkerEvents } from './core/worker/events.ts';
-export { LeaseLostError } from './core/worker/heartbeat.ts';
-export { ShutdownError } from './core/worker/shutdown.ts';
 export type { Worker, WorkerOptions, WorkerState } from './core/worker/worker.ts';

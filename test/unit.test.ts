@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../src/core/backoff.ts';
+import { Deadline, withTimeout } from '../src/core/clock.ts';
 import { jsonCodec } from '../src/core/message.ts';
+import { Slots } from '../src/core/worker/slots.ts';
 import { Errand, ErrandConfigError } from '../src/index.ts';
 
 describe('backoff', () => {
@@ -103,5 +105,46 @@ describe('sleep', () => {
     ac.abort();
     await waiting;
     assert.equal(done, true);
+  });
+});
+
+describe('slots', () => {
+  it('takes at most what is free, never a negative count, and refuses to give back more than taken', () => {
+    const slots = new Slots(3);
+    assert.equal(slots.takeUpTo(5), 3);
+    assert.equal(slots.takeUpTo(2), 0, 'nothing free: 0, not a negative count');
+    assert.equal(slots.takeUpTo(-4), 0);
+    slots.give(2);
+    assert.equal(slots.free, 2);
+    assert.throws(() => slots.give(2), /only 1 taken/);
+  });
+});
+
+describe('Deadline', () => {
+  it('fires on its own timer, or with a linked signal, and dispose() clears both', async () => {
+    const fired = new Deadline(20);
+    const t0 = Date.now();
+    await fired.expired;
+    assert.ok(fired.passed && Date.now() - t0 >= 15, 'fired after about 20 ms');
+
+    const hurry = new AbortController();
+    const linked = new Deadline(60_000, hurry.signal);
+    hurry.abort();
+    assert.ok(linked.passed, 'a linked signal ends it at once');
+
+    assert.ok(new Deadline(0).passed, 'a deadline of 0 has passed already');
+
+    const disposed = new Deadline(30);
+    disposed.dispose();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(disposed.passed, false, 'a disposed deadline never fires');
+  });
+
+  it('withTimeout rejects with the error it is given, and clears its timer when the promise settles', async () => {
+    await assert.rejects(
+      withTimeout(new Promise(() => {}), 10, () => new Error('no answer')),
+      /no answer/,
+    );
+    assert.equal(await withTimeout(Promise.resolve(7), 60_000, () => new Error('x')), 7);
   });
 });

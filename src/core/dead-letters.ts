@@ -1,6 +1,7 @@
 /** Inspect, retry and purge a queue's dead letters (failed tasks and messages that could not run). */
-import type { Runtime } from './errand.ts';
+
 import type { TaskMessage } from './message.ts';
+import type { Runtime } from './runtime.ts';
 
 export interface DeadLetterView {
   /** Identifies the entry for retry() and purge(). */

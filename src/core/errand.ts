@@ -3,7 +3,7 @@ import { DeadLetters } from './dead-letters.ts';
 import { ErrandConfigError } from './errors.ts';
 import { newTaskId } from './ids.ts';
 import type { JsonChecked } from './json.ts';
-import { jsonCodec, type MessageCodec, type TaskMessage, WIRE_VERSION } from './message.ts';
+import { jsonCodec, type TaskMessage, WIRE_VERSION } from './message.ts';
 import {
   DEFAULT_QUEUE,
   dueAtOf,
@@ -17,18 +17,9 @@ import {
 import type { QueueStats, TaskRecord } from './port.ts';
 import { DEFAULT_BROKER_URL, openStores, type Stores } from './resolve.ts';
 import { outcomeOf, ResultWaiter } from './results.ts';
+import type { Runtime } from './runtime.ts';
 import { type Handler, type ResultOptions, type SentTask, Task, type TaskDefinition } from './task.ts';
 import { Worker, type WorkerOptions } from './worker/worker.ts';
-
-/** What workers and helpers inside the core need from an Errand. */
-export interface Runtime {
-  readonly options: ResolvedOptions;
-  stores(): Promise<Stores>;
-  definition(name: string): TaskDefinition<unknown[], unknown> | undefined;
-  taskNames(): string[];
-  codec(queue: string): MessageCodec;
-  queueOf(definition: TaskDefinition<unknown[], unknown>): string;
-}
 
 export class Errand {
   readonly options: ResolvedOptions;

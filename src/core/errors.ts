@@ -57,6 +57,35 @@ export class TaskFailedError extends Error {
   }
 }
 
+/** A running task's lease was lost (it expired and the message went to another worker): its run is aborted. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  constructor() {
+    super('the lease of this task expired and it was delivered again');
+  }
+}
+
+/** The worker shut down past its deadline while this task ran: aborted, and its lease handed back. */
+export class ShutdownError extends Error {
+  override readonly name = 'ShutdownError';
+  constructor() {
+    super('the worker shut down before this task finished; it was handed back to the queue');
+  }
+}
+
+/** The broker (or result backend) could not be reached or did not answer in time. */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+  constructor(
+    /** Which broker, e.g. "Redis at 127.0.0.1:6379". */
+    readonly broker: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${broker}: ${problem}`, options);
+  }
+}
+
 /** Bad options or bad use of the API; `key` names the option at fault. */
 export class ErrandConfigError extends Error {
   override readonly name = 'ErrandConfigError';

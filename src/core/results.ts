@@ -2,7 +2,7 @@
  * Waiting for results by notification: one backend listener per Errand dispatches final-state
  * notifications to waiters; a slow re-read (every 5 s) covers notifications lost in a reconnect.
  */
-import { sleep } from './clock.ts';
+import { Deadline } from './clock.ts';
 import { ResultTimeoutError, TaskFailedError } from './errors.ts';
 import { FINAL_STATES, type ResultBackend, type TaskRecord } from './port.ts';
 import type { ResultOptions } from './task.ts';
@@ -26,15 +26,17 @@ export class ResultWaiter {
     await this.listening;
   }
 
-  /** Resolves with the final record of `id`. */
+  /** Resolves with the final record of `id`. Every timer it starts is cleared when it returns. */
   async waitFinal(id: string, options: ResultOptions = {}): Promise<TaskRecord> {
     // Not awaited: while the backend is unreachable, the slow re-read below still runs.
     this.listen().catch(() => {
       this.listening = undefined;
     });
     const backend = await this.backend();
-    const deadline =
-      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    const deadline = new Deadline(
+      options.timeoutMs ?? Number.POSITIVE_INFINITY,
+      ...(options.signal ? [options.signal] : []),
+    );
     let notified = new AbortController();
     const notify = (): void => notified.abort();
     let set = this.waiters.get(id);
@@ -51,18 +53,17 @@ export class ResultWaiter {
           return undefined;
         });
         // A read is bounded by the deadline too: a backend that does not answer cannot hold result().
-        const record = Number.isFinite(deadline)
-          ? await Promise.race([reading, sleep(deadline - Date.now()).then(() => undefined)])
-          : await reading;
+        const record = await Promise.race([reading, deadline.expired.then(() => undefined)]);
         if (record && FINAL_STATES.has(record.state)) return record;
         if (options.signal?.aborted) throw options.signal.reason;
-        const left = deadline - Date.now();
-        if (left <= 0) throw new ResultTimeoutError(id, options.timeoutMs ?? 0, lastError);
-        const wake = options.signal ? AbortSignal.any([notified.signal, options.signal]) : notified.signal;
-        await sleep(Math.min(left, SAFETY_REREAD_MS), wake);
+        if (deadline.passed) throw new ResultTimeoutError(id, options.timeoutMs ?? 0, lastError);
+        const wake = new Deadline(SAFETY_REREAD_MS, notified.signal, deadline.signal);
+        await wake.expired;
+        wake.dispose();
         notified = new AbortController();
       }
     } finally {
+      deadline.dispose();
       set.delete(notify);
       if (set.size === 0) this.waiters.delete(id);
     }

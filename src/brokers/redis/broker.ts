@@ -23,9 +23,10 @@ export interface RedisBrokerOptions {
   readonly listKeys?: Readonly<Record<string, string>>;
   /** Dead letters kept per queue; older ones are dropped. */
   readonly deadLetterLimit?: number;
-  /** How long one blocking wait lasts at most, so a foreign delayed message is noticed in time. */
-  readonly maxBlockMs?: number;
 }
+
+/** How long one blocking wait lasts at most, so a foreign delayed message is noticed in time. */
+const MAX_BLOCK_MS = 2000;
 
 export const sha1 = (body: string): string => createHash('sha1').update(body).digest('hex');
 
@@ -94,6 +95,9 @@ export class RedisBroker implements Broker {
 
   /** Token prefix and first number for up to `max` new leases (unique per delivery: fencing). */
   private takeTokens(max: number): [string, number] {
+    // A count below 1 would rewind the counter and hand out a token twice.
+    if (!Number.isSafeInteger(max) || max < 1)
+      throw new RangeError(`reserve: max must be a positive integer (got ${max})`);
     const first = this.tokenSeq;
     this.tokenSeq += max;
     return [this.tokenPrefix, first];
@@ -183,7 +187,7 @@ export class RedisBroker implements Broker {
   }
 
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
-    const ms = Math.min(until - Date.now(), this.options.maxBlockMs ?? 2000);
+    const ms = Math.min(until - Date.now(), MAX_BLOCK_MS);
     if (ms <= 0 || signal.aborted) return;
     let client: Client;
     try {

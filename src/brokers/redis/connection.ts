@@ -2,25 +2,84 @@
  * Redis connections for one URL: a shared command client (auto-pipelined by node-redis:
  * commands issued in the same tick go out in one write), a subscriber made on demand,
  * and blocking clients for workers. All reconnect on their own with capped backoff.
+ *
+ * Every command on the shared client is bounded (COMMAND_TIMEOUT_MS): node-redis times a
+ * command out only while it waits to be written, so a Redis that accepted a command and
+ * stopped answering (SIGSTOP, a network partition) would hold its caller for ever.
  */
-import { createClient, type RedisClientType } from '@redis/client';
-import { reconnectDelay } from '../../core/clock.ts';
+import { createClient, ErrorReply, type RedisArgument, type RedisClientType } from '@redis/client';
+import { reconnectDelay, withTimeout } from '../../core/clock.ts';
+import { BrokerUnavailableError } from '../../core/errors.ts';
 
 export type Client = RedisClientType<Record<string, never>, Record<string, never>, Record<string, never>, 2>;
+
+/** How long a command may go unanswered before it fails with BrokerUnavailableError. */
+export const COMMAND_TIMEOUT_MS = 5000;
+/** How long close() waits for replies still due before it drops the connection. */
+export const CLOSE_TIMEOUT_MS = 1000;
 
 export interface RedisConnectionOptions {
   readonly url: string;
   /** Called with connection errors; they are also retried by node-redis. */
   readonly onError?: (err: Error) => void;
+  /** Bound on each command of the shared client (default COMMAND_TIMEOUT_MS). */
+  readonly commandTimeoutMs?: number;
 }
 
 export class RedisConnection {
   readonly client: Client;
   private subscriber: Client | undefined;
   private users = 0;
+  /** "Redis at host:port", for error messages (no credentials). */
+  readonly where: string;
+  /** The last connection error, quoted when a command fails for want of a connection. */
+  private lastError: Error | undefined;
 
   constructor(private readonly options: RedisConnectionOptions) {
-    this.client = this.create();
+    this.where = describeUrl(options.url);
+    this.client = this.bounded(this.create());
+  }
+
+  /** Makes each command of `client` fail within the command timeout, with an error naming Redis and the command. */
+  private bounded(client: Client): Client {
+    const send = client.sendCommand.bind(client) as (
+      args: ReadonlyArray<RedisArgument>,
+      options?: Parameters<Client['sendCommand']>[1],
+    ) => Promise<unknown>;
+    const ms = this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    const bounded = (args: ReadonlyArray<RedisArgument>, options?: Parameters<Client['sendCommand']>[1]) => {
+      const command = String(args[0] ?? 'command');
+      return withTimeout(
+        send(args, options).catch((err: unknown) => {
+          throw this.explain(err, command);
+        }),
+        ms,
+        () =>
+          new BrokerUnavailableError(
+            this.where,
+            `${command} got no answer within ${ms} ms (is Redis running and reachable?)${this.lastErrorNote()}`,
+          ),
+      );
+    };
+    (client as unknown as { sendCommand: typeof bounded }).sendCommand = bounded;
+    return client;
+  }
+
+  /** Redis's own replies (ErrorReply) pass through; a failure to reach Redis gets a message saying so. */
+  private explain(err: unknown, command: string): unknown {
+    if (err instanceof ErrorReply || err instanceof BrokerUnavailableError) return err;
+    const cause = err instanceof Error ? err : new Error(String(err));
+    // node-redis's own TimeoutError (a command left waiting for a connection) has no message.
+    const kind = cause.constructor.name;
+    const problem =
+      kind === 'TimeoutError'
+        ? `${command} got no answer within ${this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS} ms (is Redis running and reachable?)`
+        : `${command} failed, Redis could not be reached (${kind}${cause.message ? `: ${cause.message}` : ''})`;
+    return new BrokerUnavailableError(this.where, `${problem}${this.lastErrorNote()}`, { cause });
+  }
+
+  private lastErrorNote(): string {
+    return this.lastError && !this.client.isReady ? `; last connection error: ${this.lastError.message}` : '';
   }
 
   private create(): Client {
@@ -33,7 +92,10 @@ export class RedisConnection {
       },
     }) as unknown as Client;
     // Without a listener node-redis would throw connection errors into the process.
-    client.on('error', (err: Error) => this.options.onError?.(err));
+    client.on('error', (err: Error) => {
+      this.lastError = err.message ? err : new Error(err.name);
+      this.options.onError?.(err);
+    });
     return client;
   }
 
@@ -47,8 +109,8 @@ export class RedisConnection {
 
   /**
    * The command client. Connecting is started, not awaited: commands wait in node-redis's
-   * offline queue and fail after its command timeout (5 s) if Redis stays away, so no caller
-   * (a fetch loop, stop(), result()) hangs on a Redis that never answers.
+   * offline queue and fail after COMMAND_TIMEOUT_MS if Redis stays away, so no caller
+   * (send(), a fetch loop, stop(), result()) hangs on a Redis that never answers.
    */
   async ready(): Promise<Client> {
     if (!this.client.isOpen) {
@@ -97,6 +159,7 @@ export class RedisConnection {
   }
 }
 
+/** Closes gracefully (replies still due are read) for at most CLOSE_TIMEOUT_MS, then drops the connection. */
 export async function closeClient(client: Client): Promise<void> {
   if (!client.isOpen) return;
   // Not connected (Redis away): nothing to flush, and a graceful close would wait for Redis.
@@ -105,8 +168,18 @@ export async function closeClient(client: Client): Promise<void> {
     return;
   }
   try {
-    await client.close();
+    await withTimeout(client.close(), CLOSE_TIMEOUT_MS, () => new Error('close timed out'));
   } catch {
-    client.destroy();
+    if (client.isOpen) client.destroy();
+  }
+}
+
+/** "Redis at host:port" from a redis:// or rediss:// URL, without credentials. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `Redis at ${parsed.hostname || 'localhost'}:${parsed.port || '6379'}`;
+  } catch {
+    return 'Redis';
   }
 }

@@ -16,6 +16,12 @@ export interface WorkerEvents {
   retrying: TaskEventBase & { readonly error: TaskErrorInfo; readonly delayMs: number };
   /** Failed for good (no retries left, or DoNotRetry); the message is in the dead letters. */
   failed: TaskEventBase & { readonly error: TaskErrorInfo; readonly body: string };
+  /**
+   * Shutdown aborted this task past its deadline. `handedBack`: the broker took the lease back and
+   * the task is waiting again; false: the broker did not answer in time, the lease expires and
+   * the task runs again then. Its record reads PENDING again either way.
+   */
+  released: TaskEventBase & { readonly handedBack: boolean };
   /** A message that cannot run (malformed, unknown task, too large) went to the dead letters. */
   dead: { readonly queue: string; readonly body: string; readonly reason: string; readonly id?: string };
   /** The broker or backend failed; the worker retries with backoff and carries on. */

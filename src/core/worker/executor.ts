@@ -4,24 +4,28 @@
  */
 import { backoffDelay, DEFAULT_BACKOFF } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
-import type { Runtime } from '../errand.ts';
-import { DoNotRetry, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
+import { DoNotRetry, LeaseLostError, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
 import { newTaskId } from '../ids.ts';
 import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
+import type { Runtime } from '../runtime.ts';
 import type { TaskDefinition } from '../task.ts';
 import type { Cancellation } from './cancellation.ts';
 import type { WorkerEmitter, WorkerEventName, WorkerEvents } from './events.ts';
-import { LeaseLostError } from './heartbeat.ts';
 import type { Settler } from './settler.ts';
+import type { SlotHolder } from './slots.ts';
 
-/** One running delivery, as the worker tracks it. */
-export interface Execution {
+/** One running delivery, as the worker tracks it. It holds a concurrency slot until it ends. */
+export interface Execution extends SlotHolder {
   readonly queue: string;
   readonly leased: LeasedMessage;
   readonly cancellation: Cancellation;
   /** Set by shutdown: the lease was handed back, so the outcome must not be recorded. */
   released: boolean;
+  /** The decoded message (undefined for a body that cannot run). */
+  message?: TaskMessage;
+  /** The handler is done: only its outcome is being written (nothing left to abort). */
+  concluding: boolean;
 }
 
 type Attempt =
@@ -45,6 +49,7 @@ export class Executor {
     const decoded = this.decode(queue, leased);
     if (!decoded.ok) return this.deadLetter(execution, decoded.reason);
     const message = decoded.message;
+    execution.message = message;
     const definition = this.runtime.definition(message.task);
     if (!definition) return this.unknownTask(execution, message);
 
@@ -53,6 +58,7 @@ export class Executor {
     const attempt = await this.perform(definition, message, execution);
     // Handed back at shutdown, or another worker has it now: this run's outcome is not the task's.
     if (execution.released || execution.cancellation.reason instanceof LeaseLostError) return;
+    execution.concluding = true;
     const decision = this.decide(definition, message, attempt);
     await this.conclude(execution, message, decision, startedAt);
   }
@@ -127,7 +133,7 @@ export class Executor {
     switch (decision.kind) {
       case 'success': {
         this.record(message, queue, 'SUCCESS', startedAt, { result: decision.value });
-        if (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered)) {
+        if (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered, execution)) {
           this.emit('completed', { ...base, result: decision.value, durationMs: decision.durationMs });
         }
         return;
@@ -141,6 +147,7 @@ export class Executor {
             queue,
             { kind: 'retry', token: leased.token, body: next, dueAt },
             redelivered,
+            execution,
           )
         ) {
           this.emit('retrying', { ...base, error: decision.error, delayMs: decision.delayMs });
@@ -153,7 +160,12 @@ export class Executor {
         const reason = `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${decision.error.name}: ${decision.error.message}`;
         const body = this.runtime.codec(queue).encode(message);
         if (
-          await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason, body }, redelivered)
+          await this.settler.settle(
+            queue,
+            { kind: 'dead', token: leased.token, reason, body },
+            redelivered,
+            execution,
+          )
         ) {
           this.emit('failed', { ...base, error: decision.error, body });
         }
@@ -174,7 +186,10 @@ export class Executor {
   private async deadLetter(execution: Execution, reason: string, id?: string): Promise<void> {
     const { queue, leased } = execution;
     const redelivered = leased.delivery > 1 ? leased.body : undefined;
-    if (await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason }, redelivered)) {
+    execution.concluding = true;
+    if (
+      await this.settler.settle(queue, { kind: 'dead', token: leased.token, reason }, redelivered, execution)
+    ) {
       this.emit('dead', { queue, body: leased.body, reason, ...(id !== undefined && { id }) });
     }
   }

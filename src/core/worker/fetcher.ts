@@ -29,29 +29,37 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
   const { queue, broker, slots } = options;
   let failures = 0;
   while (!signal.aborted) {
-    if (slots.free === 0) {
+    // Slots are taken before the call, so no other loop (or settle refill) counts them free;
+    // each leased message keeps its slot (dispatch), the rest are given back.
+    const max = slots.takeUpTo(options.batchSize);
+    if (max === 0) {
       await slots.whenFree(signal);
       // Let the other executions finishing in this turn free their slots too: one bigger batch.
       await new Promise<void>((resolve) => setImmediate(resolve));
       continue;
     }
-    const max = Math.min(slots.free, options.batchSize);
+    let handedOver = 0;
     try {
-      // Hold the slots while the call runs, so no other loop (or settle refill) counts them free.
-      slots.take(max);
-      let reserved: Awaited<ReturnType<Broker['reserve']>>;
-      try {
-        reserved = await broker.reserve(queue, {
-          max,
-          leaseMs: options.leaseMs,
-          maxDeliveries: options.maxDeliveries,
-          now: Date.now(),
-        });
-      } finally {
-        for (let i = 0; i < max; i++) slots.give();
-      }
+      const reserved = await broker.reserve(queue, {
+        max,
+        leaseMs: options.leaseMs,
+        maxDeliveries: options.maxDeliveries,
+        now: Date.now(),
+      });
       if (reserved.deadLettered?.length) options.reportDead(queue, reserved.deadLettered);
-      for (const leased of reserved.messages) options.dispatch(queue, leased);
+      for (const leased of reserved.messages.slice(0, max)) {
+        handedOver++;
+        options.dispatch(queue, leased);
+      }
+      if (reserved.messages.length > max) {
+        options.onError(
+          new Error(
+            `broker ${broker.name} leased ${reserved.messages.length} messages of ${queue} for ${max} slots; the extra leases expire and are delivered again`,
+          ),
+        );
+      }
+      slots.give(max - handedOver);
+      handedOver = max;
       failures = 0;
       if (reserved.messages.length < max && !signal.aborted) {
         options.onEmpty(queue, true);
@@ -60,6 +68,7 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
       }
       options.onEmpty(queue, false);
     } catch (err) {
+      slots.give(max - handedOver);
       options.onError(err instanceof Error ? err : new Error(String(err)));
       await sleep(reconnectDelay(failures++), signal);
     }

@@ -4,15 +4,9 @@
  * has it now), so a stale run stops instead of finishing twice.
  */
 import { sleep } from '../clock.ts';
+import { LeaseLostError } from '../errors.ts';
 import type { Broker } from '../port.ts';
 import type { Execution } from './executor.ts';
-
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
-  constructor() {
-    super('the lease of this task expired and it was delivered again');
-  }
-}
 
 export async function runHeartbeat(
   broker: Broker,

@@ -14,6 +14,7 @@ import {
   type ResultBackend,
   type TaskRecord,
 } from '../port.ts';
+import type { SlotHolder } from './slots.ts';
 
 type Outcome =
   | { kind: 'ack'; token: string }
@@ -26,6 +27,8 @@ interface Pending {
   readonly outcome: Outcome;
   /** Body of a message delivered more than once (lets the broker forget its delivery count). */
   readonly redelivered: string | undefined;
+  /** The execution settling, whose slot a refill may take over. */
+  readonly holder: SlotHolder | undefined;
   readonly done: (lost: boolean) => void;
 }
 
@@ -33,7 +36,10 @@ interface Pending {
 export interface Refill {
   /** How many messages to lease for `queue` now that `freed` slots are about to free (0: none). */
   wanted(queue: string, freed: number): number;
+  /** Starts a message leased by a refill; its slot is one a settling execution handed over. */
   dispatch(queue: string, leased: LeasedMessage): void;
+  /** Slots handed over to a refill that the broker had no message for. */
+  giveBack(slots: number): void;
   reportDead(queue: string, entries: readonly DeadLetter[]): void;
   readonly leaseMs: number;
   readonly maxDeliveries: number;
@@ -45,6 +51,9 @@ export class Settler {
   private outcomes: Pending[] = [];
   private scheduled = false;
   private inFlight = new Set<Promise<void>>();
+  /** Outcomes queued or being written, not yet applied. */
+  private readonly unsettled = new Set<Pending>();
+  private readonly abandoned = new AbortController();
 
   constructor(
     private readonly broker: Broker,
@@ -57,15 +66,27 @@ export class Settler {
 
   /** Queue a result record (written with the next flush). */
   record(record: TaskRecord): void {
-    if (!this.writeResults) return;
+    if (!this.writeResults || this.abandoned.signal.aborted) return;
     this.records.set(record.id, record);
     this.schedule();
   }
 
-  /** Queue an outcome; resolves true when applied, false when the lease had been lost. */
-  settle(queue: string, outcome: Outcome, redelivered?: string): Promise<boolean> {
+  /** Queue an outcome; resolves true when applied, false when the lease had been lost (or the settler gave up). */
+  settle(queue: string, outcome: Outcome, redelivered?: string, holder?: SlotHolder): Promise<boolean> {
+    if (this.abandoned.signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      this.outcomes.push({ queue, outcome, redelivered, done: (lost) => resolve(!lost) });
+      const pending: Pending = {
+        queue,
+        outcome,
+        redelivered,
+        holder,
+        done: (lost) => {
+          this.unsettled.delete(pending);
+          resolve(!lost);
+        },
+      };
+      this.unsettled.add(pending);
+      this.outcomes.push(pending);
       this.schedule();
     });
   }
@@ -83,25 +104,31 @@ export class Settler {
 
   private async flush(): Promise<void> {
     let records = [...this.records.values()];
-    const outcomes = this.outcomes;
+    let groups = groupByQueue(this.outcomes);
     this.records = new Map();
     this.outcomes = [];
-    for (let failures = 0; ; failures++) {
+    for (let failures = 0; !this.abandoned.signal.aborted; failures++) {
       if (failures > 0) {
         // Later flushes may already have written newer states of these tasks: only final
         // records are worth writing late (a late STARTED must never overwrite a SUCCESS).
         records = records.filter((r) => FINAL_STATES.has(r.state));
       }
-      try {
-        await Promise.all([
-          records.length > 0 ? this.backend.write(records, this.ttlMs) : undefined,
-          ...groupByQueue(outcomes).map(([queue, group]) => this.apply(queue, group)),
-        ]);
-        return;
-      } catch (err) {
-        this.logger.warn(`settling ${outcomes.length} task(s) failed, retrying: ${(err as Error).message}`);
-        await sleep(reconnectDelay(failures));
-      }
+      // Each part is retried alone: a queue whose settle applied is not settled twice.
+      const [written, ...applied] = await Promise.allSettled([
+        records.length > 0 ? this.backend.write(records, this.ttlMs) : undefined,
+        ...groups.map(([queue, group]) => this.apply(queue, group)),
+      ]);
+      if (written?.status === 'fulfilled') records = [];
+      const failed = [written, ...applied].find((r) => r?.status === 'rejected') as
+        | PromiseRejectedResult
+        | undefined;
+      groups = groups.filter((_, i) => applied[i]?.status === 'rejected');
+      if (!failed) return;
+      const count = groups.reduce((n, [, group]) => n + group.length, 0);
+      this.logger.warn(
+        `settling ${count} task(s) and writing ${records.length} result(s) failed, retrying: ${describe(failed.reason)}`,
+      );
+      await sleep(reconnectDelay(failures), this.abandoned.signal);
     }
   }
 
@@ -111,28 +138,42 @@ export class Settler {
     const deadLetters: { token: string; reason: string; body?: string }[] = [];
     const releases: string[] = [];
     const redelivered = new Map<string, string>();
-    for (const { outcome, redelivered: body } of group) {
+    const holders: SlotHolder[] = [];
+    for (const { outcome, redelivered: body, holder } of group) {
       if (body !== undefined) redelivered.set(outcome.token, body);
       if (outcome.kind === 'ack') acks.push(outcome.token);
       else if (outcome.kind === 'retry') retries.push(outcome);
       else if (outcome.kind === 'dead') deadLetters.push(outcome);
       else releases.push(outcome.token);
+      if (outcome.kind !== 'release' && holder?.slotHeld) holders.push(holder);
     }
     const batch = { acks, retries, deadLetters, releases, redelivered };
-    const freed = group.length - releases.length;
-    const want = this.refill && this.broker.settleAndReserve ? this.refill.wanted(queue, freed) : 0;
+    const refill = this.broker.settleAndReserve ? this.refill : undefined;
+    const want =
+      refill && holders.length > 0 ? Math.min(refill.wanted(queue, holders.length), holders.length) : 0;
     let lost: readonly string[];
-    if (want > 0) {
-      const { leaseMs, maxDeliveries } = this.refill!;
-      const result = await this.broker.settleAndReserve!(queue, batch, {
-        max: want,
-        leaseMs,
-        maxDeliveries,
-        now: Date.now(),
-      });
+    if (refill && want > 0) {
+      // The finishing executions hand their slots to the refill before anything is leased, so
+      // a refill can never start more executions than there are slots.
+      const donors = holders.slice(0, want);
+      for (const donor of donors) donor.slotHeld = false;
+      let result: Awaited<ReturnType<NonNullable<Broker['settleAndReserve']>>>;
+      try {
+        result = await this.broker.settleAndReserve!(queue, batch, {
+          max: want,
+          leaseMs: refill.leaseMs,
+          maxDeliveries: refill.maxDeliveries,
+          now: Date.now(),
+        });
+      } catch (err) {
+        for (const donor of donors) donor.slotHeld = true;
+        throw err;
+      }
       lost = result.lost;
-      if (result.reserved.deadLettered?.length) this.refill!.reportDead(queue, result.reserved.deadLettered);
-      for (const leased of result.reserved.messages) this.refill!.dispatch(queue, leased);
+      if (result.reserved.deadLettered?.length) refill.reportDead(queue, result.reserved.deadLettered);
+      const leased = result.reserved.messages.slice(0, want);
+      refill.giveBack(want - leased.length);
+      for (const message of leased) refill.dispatch(queue, message);
     } else {
       lost = (await this.broker.settle(queue, batch, Date.now())).lost;
     }
@@ -140,13 +181,31 @@ export class Settler {
     for (const pending of group) pending.done(lostSet.has(pending.outcome.token));
   }
 
-  /** Wait until everything queued so far is written. */
-  async drain(): Promise<void> {
-    while (this.scheduled || this.inFlight.size > 0) {
+  /** Waits until everything queued so far is written, or until `signal` aborts. */
+  async drain(signal?: AbortSignal): Promise<void> {
+    while ((this.scheduled || this.inFlight.size > 0) && !signal?.aborted) {
       if (this.scheduled) await new Promise<void>((resolve) => setImmediate(resolve));
-      await Promise.all(this.inFlight);
+      else await Promise.race([Promise.all(this.inFlight), sleep(Number.POSITIVE_INFINITY, signal)]);
     }
   }
+
+  /**
+   * Stops retrying (a shutdown past its deadline with the broker away). Outcomes not applied
+   * resolve as not applied: their leases expire and the broker delivers them again. Returns
+   * how many outcomes were dropped.
+   */
+  abandon(): number {
+    this.abandoned.abort();
+    const dropped = [...this.unsettled];
+    for (const pending of dropped) pending.done(true);
+    this.outcomes = [];
+    this.records.clear();
+    return dropped.length;
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : String(err);
 }
 
 function groupByQueue(outcomes: Pending[]): Array<[string, Pending[]]> {

@@ -4,17 +4,18 @@
  *
  * States: created → running → draining → stopped.
  */
-import type { Runtime } from '../errand.ts';
+import { Deadline } from '../clock.ts';
 import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { DeadLetter, LeasedMessage } from '../port.ts';
+import type { Runtime } from '../runtime.ts';
 import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { runHeartbeat } from './heartbeat.ts';
 import { Settler } from './settler.ts';
-import { drain, handBack, onSignals, reraise } from './shutdown.ts';
+import { drain, HAND_BACK_MS, handBack, nameTasks, onSignals, type Released, reraise } from './shutdown.ts';
 import { Slots } from './slots.ts';
 
 export interface WorkerOptions {
@@ -41,12 +42,18 @@ export class Worker {
   private readonly events = new WorkerEmitter();
   private readonly running = new Set<Execution>();
   private readonly fetchAbort = new AbortController();
+  /** Ends lease renewal: after the drain, not before (running tasks keep their leases while they drain). */
+  private readonly heartbeatAbort = new AbortController();
+  private heartbeat: Promise<void> = Promise.resolve();
   private readonly hurry = new AbortController();
   private loops: Promise<void>[] = [];
   private settler: Settler | undefined;
   private stopping: Promise<void> | undefined;
   private removeSignals: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** Set when the hand-back starts: a message leased after that is released, not run. */
+  private handingBack = false;
+  private hurryTimer: NodeJS.Timeout | undefined;
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly shutdownMs: number;
@@ -83,6 +90,8 @@ export class Worker {
   async start(): Promise<void> {
     if (this.state !== 'created') throw new Error(`worker cannot start: it is ${this.state}`);
     const { broker, backend } = await this.runtime.stores();
+    // stop() while the broker was opening: stay stopped.
+    if (this.state !== 'created') return;
     const { options: errandOptions } = this.runtime;
     this.state = 'running';
     // Lease expiry dead-letters inside the broker: tell listeners as for any other dead letter.
@@ -104,6 +113,7 @@ export class Worker {
       {
         wanted: (queue, freed) => (this.state === 'running' && !empty.has(queue) ? freed : 0),
         dispatch: (queue, leased) => dispatch(queue, leased),
+        giveBack: (n) => slots.give(n),
         reportDead,
         leaseMs: this.leaseMs,
         maxDeliveries: errandOptions.maxDeliveries,
@@ -114,16 +124,33 @@ export class Worker {
     const slots = new Slots(this.concurrency);
     const signal = this.fetchAbort.signal;
     const onError = (err: Error): void => this.reportError(err);
+    // Called with a slot already taken for this message (by the fetch loop or a settle refill).
     const dispatch = (queue: string, leased: LeasedMessage): void => {
-      slots.take(1);
-      const execution: Execution = { queue, leased, cancellation: new Cancellation(), released: false };
+      if (this.handingBack) {
+        // A reserve answered after the drain ended: give the message straight back.
+        slots.give();
+        this.releaseLate(settler, queue, leased);
+        return;
+      }
+      const execution: Execution = {
+        queue,
+        leased,
+        cancellation: new Cancellation(),
+        released: false,
+        concluding: false,
+        slotHeld: true,
+      };
       this.running.add(execution);
       executor
         .run(execution)
         .catch((err: unknown) => this.reportError(err instanceof Error ? err : new Error(String(err))))
         .finally(() => {
           this.running.delete(execution);
-          slots.give();
+          // Unless a settle refill took the slot over for the message it leased.
+          if (execution.slotHeld) {
+            execution.slotHeld = false;
+            slots.give();
+          }
           this.wakeIdle();
         });
     };
@@ -145,7 +172,7 @@ export class Worker {
         signal,
       ),
     );
-    this.loops.push(runHeartbeat(broker, this.running, this.leaseMs, onError, signal));
+    this.heartbeat = runHeartbeat(broker, this.running, this.leaseMs, onError, this.heartbeatAbort.signal);
     if (this.options.handleSignals ?? true) {
       this.removeSignals = onSignals(
         (signal) => void this.stopAndClose(signal),
@@ -169,13 +196,21 @@ export class Worker {
    * the rest and hand their leases back. Safe to call more than once.
    */
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (options.timeoutMs !== undefined && !(options.timeoutMs >= 0)) {
+      return Promise.reject(
+        new ErrandConfigError('stop().timeoutMs', `must be a number >= 0 (got ${options.timeoutMs})`),
+      );
+    }
     if (this.stopping !== undefined) {
       // Already stopping: a new deadline can only shorten the wait (stop({ timeoutMs: 0 }) = now).
       if (options.timeoutMs !== undefined && options.timeoutMs <= 0) {
         // At once, not on a timer: callers (the daemon) rely on the hand-back starting now.
         this.hurry.abort();
-      } else if (options.timeoutMs !== undefined) {
-        setTimeout(() => this.hurry.abort(), options.timeoutMs).unref();
+      } else if (options.timeoutMs !== undefined && !this.handingBack && this.state !== 'stopped') {
+        // Cleared when the drain ends; unref'd so it never holds the process by itself.
+        clearTimeout(this.hurryTimer);
+        this.hurryTimer = setTimeout(() => this.hurry.abort(), Math.min(options.timeoutMs, 2 ** 31 - 1));
+        this.hurryTimer.unref();
       }
       return this.stopping;
     }
@@ -183,6 +218,11 @@ export class Worker {
     return this.stopping;
   }
 
+  /**
+   * Bounded whatever the broker does: the drain ends by `timeoutMs`, and the hand-back gets
+   * HAND_BACK_MS more. Past that the worker stops trying (the broker did not answer): the
+   * leases it still holds expire and those tasks run again elsewhere, as the log says.
+   */
   private async shutdown(timeoutMs: number): Promise<void> {
     if (this.state === 'created') {
       this.state = 'stopped';
@@ -190,14 +230,78 @@ export class Worker {
     }
     this.state = 'draining';
     this.fetchAbort.abort();
-    await Promise.all(this.loops);
-    const left = await drain(this.running, () => this.whenIdleChanges(), timeoutMs, this.hurry.signal);
-    if (this.settler) {
-      await handBack(left, this.settler);
-      await this.settler.drain();
+    const loops = Promise.all(this.loops);
+    const deadline = new Deadline(timeoutMs, this.hurry.signal);
+    let left: Execution[];
+    try {
+      // A reserve in flight may still start tasks: they run and drain like the others.
+      await Promise.race([loops, deadline.expired]);
+      left = await drain(this.running, () => this.whenIdleChanges(), deadline);
+    } finally {
+      deadline.dispose();
+      clearTimeout(this.hurryTimer);
+    }
+    this.heartbeatAbort.abort();
+    this.handingBack = true;
+    const settler = this.settler;
+    if (settler) {
+      const grace = new Deadline(HAND_BACK_MS);
+      try {
+        // Tasks whose handler has returned are only writing their outcome: nothing to abort.
+        const handingBack = handBack(
+          left.filter((execution) => !execution.concluding),
+          settler,
+        );
+        await Promise.race([Promise.all([loops, this.heartbeat]), grace.expired]);
+        await settler.drain(grace.signal);
+        if (grace.passed) {
+          const dropped = settler.abandon();
+          if (dropped > 0) {
+            this.runtime.options.logger.warn(
+              `worker: the broker did not answer within ${HAND_BACK_MS} ms of the shutdown deadline; gave up on ${dropped} outcome(s) and lease hand-back(s): those leases expire within ${this.leaseMs} ms and the tasks run again`,
+            );
+          }
+        }
+        this.reportReleased(await handingBack);
+      } finally {
+        grace.dispose();
+      }
     }
     this.removeSignals?.();
     this.state = 'stopped';
+  }
+
+  /** Names the tasks shutdown aborted (log line) and emits one 'released' event for each. */
+  private reportReleased(released: readonly Released[]): void {
+    if (released.length === 0) return;
+    const back = released.filter((r) => r.handedBack).map((r) => r.execution);
+    const stuck = released.filter((r) => !r.handedBack).map((r) => r.execution);
+    const { logger } = this.runtime.options;
+    if (back.length > 0)
+      logger.warn(
+        `worker: shutdown deadline passed; aborted ${back.length} task(s) and handed them back to the queue: ${nameTasks(back)}`,
+      );
+    if (stuck.length > 0)
+      logger.warn(
+        `worker: shutdown deadline passed; aborted ${stuck.length} task(s) but could not hand them back (the broker did not answer): they run again when their leases expire (within ${this.leaseMs} ms): ${nameTasks(stuck)}`,
+      );
+    for (const { execution, handedBack } of released) {
+      const { message, queue } = execution;
+      if (!message) continue;
+      const event = { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
+      this.events.emit('released', { ...event, handedBack }, (err) =>
+        logger.error(`a listener of "released" threw: ${String(err)}`),
+      );
+    }
+  }
+
+  private releaseLate(settler: Settler, queue: string, leased: LeasedMessage): void {
+    void settler.settle(queue, { kind: 'release', token: leased.token }).then((handedBack) => {
+      if (!handedBack)
+        this.runtime.options.logger.warn(
+          `worker: a message of ${queue} was leased after the worker stopped and could not be handed back; it runs again when its lease expires (within ${this.leaseMs} ms)`,
+        );
+    });
   }
 
   private whenIdleChanges(): Promise<void> {
@@ -211,7 +315,7 @@ export class Worker {
   }
 
   private reportError(cause: Error): void {
-    // node-redis rejects a timed-out command with an empty message.
+    // A broker error should name itself (the Redis connection wraps node-redis's empty ones); in case one does not:
     const err = cause.message
       ? cause
       : new Error('a Redis command timed out (is Redis reachable?)', { cause });
