@@ -103,6 +103,7 @@ export async function pruneDeadWorkers(client: Client, options: PruneOptions): P
       if (Number.isFinite(at) && now - at > options.pruneAfterMs) dead.add(beats[i]!);
     }
     for (const id of members) if (isLocalAndGone(id)) dead.add(id);
+    for (let i = 0; i < beats.length; i += 2) if (isLocalAndGone(beats[i]!)) dead.add(beats[i]!);
     for (const id of options.own) dead.delete(id);
     const requeued: Requeued[] = [];
     for (const id of dead) {
