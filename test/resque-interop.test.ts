@@ -369,6 +369,51 @@ void describe('Resque mode with node-resque', () => {
     }
   });
 
+  void it("Errand's retries (through resque-scheduler's keys) and timeouts apply to Resque jobs", async () => {
+    const attempts: number[] = [];
+    const s = await setup('retry', (errand) => {
+      errand.task(
+        'Flaky',
+        async function () {
+          attempts.push(this.attempt);
+          if (this.attempt < 2) throw new Error(`attempt ${this.attempt} failed`);
+        },
+        { retries: 2, backoff: { type: 'fixed', delayMs: 10 } },
+      );
+      errand.task(
+        'Sleepy',
+        async function () {
+          await new Promise((resolve) => this.signal.addEventListener('abort', resolve));
+          throw this.signal.reason;
+        },
+        { timeoutMs: 100 },
+      );
+    });
+    try {
+      const worker = s.r.worker({ queues: 'q', concurrency: 2, intervalMs: 50, handleSignals: false });
+      await worker.start();
+      await s.queue.enqueue('q', 'Flaky', []);
+      await s.queue.enqueue('q', 'Sleepy', []);
+      await eventually(
+        async () => attempts.length === 2 && (await s.queue.failedCount()) === 1,
+        15_000,
+        'jobs',
+      );
+      assert.deepEqual(attempts, [1, 2]);
+      const [timedOut] = await s.queue.failed(0, -1);
+      assert.equal(timedOut!.payload.class, 'Sleepy');
+      assert.equal(timedOut!.exception, 'TaskTimeoutError');
+      // The retry is counted once, when it finished; the timed-out job once, as failed.
+      const stats = await s.queue.stats();
+      assert.equal(stats.processed, '2');
+      assert.equal(stats.failed, '1');
+      assert.deepEqual(await s.queue.timestamps(), []);
+      await worker.stop();
+    } finally {
+      await s.done();
+    }
+  });
+
   void it('bad options get clear errors naming the key', async () => {
     const errand = new Errand({ broker: REDIS_URL });
     const r = resque(errand, { namespace: uniqueNs('bad') });

@@ -46,6 +46,7 @@ export class ResqueWorker {
   private readonly pruneAfterMs: number;
   private state: WorkerState = 'created';
   private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
   /** Resolves once the worker has stopped and unregistered (after stop(), a signal, or exit-on-complete). */
@@ -114,7 +115,12 @@ export class ResqueWorker {
     await this.prune();
     this.state = 'running';
     await this.worker.start();
-    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
+    this.timer = setInterval(() => {
+      // One tick at a time; shutdown waits for the last one (no heartbeat after unregistering).
+      this.ticking ??= this.tick().finally(() => {
+        this.ticking = undefined;
+      });
+    }, this.heartbeatMs);
     this.timer.unref();
   }
 
@@ -128,6 +134,7 @@ export class ResqueWorker {
     this.state = 'stopped';
     clearInterval(this.timer);
     try {
+      await this.ticking;
       await this.worker.stop();
       await unregister(await this.connection.ready(), this.ns, this.slots);
     } finally {
