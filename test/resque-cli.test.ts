@@ -117,6 +117,26 @@ void describe('errand resque (process)', () => {
     );
   });
 
+  void it('SIGTERM lets the running job finish, unregisters and exits 0', async () => {
+    await ready;
+    const ns = newNs('term');
+    const log = join(tempDir('resque'), 'jobs.log');
+    redisCliPush(ns, 'work', JSON.stringify({ class: 'Slow', args: [1500, 'x'] }));
+    const p = startResque(ns, log, ['-queues=work', '-concurrency=1', '-interval=0.1']);
+    await eventually(() => entries(log).some((e) => e.event === 'start'), 30_000, 'the job to start');
+    p.signal('SIGTERM');
+    const { code } = await p.stop(30_000);
+    assert.equal(code, 0, p.stderr);
+    assert.deepEqual(
+      entries(log)
+        .filter((e) => e.event === 'done')
+        .map((e) => e.args),
+      [[1500, 'x']],
+    );
+    assert.equal(await redis.sCard(`${ns}workers`), 0);
+    assert.equal(await redis.get(`${ns}stat:processed`), '1');
+  });
+
   void it('a worker killed with SIGKILL mid-run loses no job: the next one requeues and runs them', async () => {
     await ready;
     const ns = newNs('kill');

@@ -349,7 +349,7 @@ void describe('Resque mode with node-resque', () => {
     try {
       // A Ruby worker on another host, last seen 10 minutes ago, in the middle of a job.
       const id = 'otherhost:4242:low';
-      const old = new Date(Date.now() - 600_000).toISOString().slice(0, 19) + 'Z';
+      const old = `${new Date(Date.now() - 600_000).toISOString().slice(0, 19)}Z`;
       await redis.sAdd(`${s.ns}workers`, id);
       await redis.hSet(`${s.ns}workers:heartbeat`, id, old);
       await redis.set(

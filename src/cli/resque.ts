@@ -39,7 +39,8 @@ Flags as goworker spells them (-flag=value, -flag value and --flag all work):
   -use-number           accepted for goworker compatibility; JSON numbers are always JS numbers
   -h, --help            show this help
 
-Signals: SIGTERM/SIGINT finish running jobs (10 s), hand the rest back to their queues, exit.
+Signals: SIGTERM/SIGINT let running jobs finish (up to 10 s; a second signal: at once), hand the
+rest back to the head of their queues, unregister and exit 0.
 See docs/resque.md.
 `;
 
@@ -80,6 +81,8 @@ export async function resqueCommand(argv: readonly string[], io: Io): Promise<nu
       concurrency,
       intervalMs: interval * 1000,
       exitOnComplete: values['exit-on-complete'] === true,
+      // The command handles signals itself, to exit 0 after a drain (goworker does).
+      handleSignals: false,
     });
   } catch (err) {
     await r.close();
@@ -87,11 +90,27 @@ export async function resqueCommand(argv: readonly string[], io: Io): Promise<nu
     throw err;
   }
   worker.on('error', (err) => io.err(`errand resque: ${err.message}\n`));
-  await worker.start();
+  let signals = 0;
+  const onSignal = (): void => {
+    // First signal: drain (running jobs finish, up to 10 s); second: hand them back at once.
+    void worker.stop(++signals > 1 ? { timeoutMs: 0 } : {});
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await worker.start();
+  } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await r.close();
+    throw err;
+  }
   io.err(
     `errand resque: ${concurrency} workers on ${worker.queues.names.join(', ')} (namespace "${r.namespace}", tasks: ${errand.runtime.taskNames().join(', ') || 'none'})\n`,
   );
   await worker.done;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
   await r.close();
   return 0;
 }

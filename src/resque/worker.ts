@@ -125,17 +125,19 @@ export class ResqueWorker {
   }
 
   /** Stop taking jobs, let running ones finish (up to shutdownMs, then they go back to their queues), unregister. */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    // Already stopping: a new deadline can only shorten the wait (Errand's worker decides).
+    if (this.stopping && options.timeoutMs !== undefined) void this.worker.stop(options);
+    this.stopping ??= this.shutdown(options.timeoutMs);
     return this.stopping;
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(timeoutMs: number | undefined): Promise<void> {
     this.state = 'stopped';
     clearInterval(this.timer);
     try {
       await this.ticking;
-      await this.worker.stop();
+      await this.worker.stop(timeoutMs === undefined ? {} : { timeoutMs });
       await unregister(await this.connection.ready(), this.ns, this.slots);
     } finally {
       this.resolveDone();
