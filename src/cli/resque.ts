@@ -93,7 +93,9 @@ export async function resqueCommand(argv: readonly string[], io: Io): Promise<nu
   let signals = 0;
   const onSignal = (): void => {
     // First signal: drain (running jobs finish, up to 10 s); second: hand them back at once.
-    void worker.stop(++signals > 1 ? { timeoutMs: 0 } : {});
+    worker
+      .stop(++signals > 1 ? { timeoutMs: 0 } : {})
+      .catch((err: unknown) => io.err(`errand resque: stopping: ${String(err)}\n`));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -80,7 +80,9 @@ export class ResqueWorker {
       promoteDelayed: options.scheduler ?? true,
       errorOf: (body) => this.takeError(body),
       onIdle: () => {
-        if (options.exitOnComplete && this.state === 'running') void this.stop();
+        if (options.exitOnComplete && this.state === 'running') {
+          this.stop().catch((err: unknown) => this.warn(`resque exit-on-complete: ${String(err)}`));
+        }
       },
     });
     const base = errand.runtime;
@@ -138,7 +140,10 @@ export class ResqueWorker {
     try {
       await this.ticking;
       await this.worker.stop(timeoutMs === undefined ? {} : { timeoutMs });
-      await unregister(await this.connection.ready(), this.ns, this.slots);
+      // Jobs are settled or handed back by now: a failed unregister leaves only stale ids, pruned later.
+      await unregister(await this.connection.ready(), this.ns, this.slots).catch((err: unknown) =>
+        this.warn(`resque: could not unregister (dead-worker pruning will): ${String(err)}`),
+      );
     } finally {
       this.resolveDone();
     }
@@ -148,6 +153,10 @@ export class ResqueWorker {
   private async stopAndClose(): Promise<void> {
     await this.stop();
     await this.closeAll();
+  }
+
+  private warn(message: string): void {
+    this.errand.options.logger.warn(message);
   }
 
   private async tick(): Promise<void> {
