@@ -125,7 +125,10 @@ void describe('errand resque (process)', () => {
     const p = startResque(ns, log, ['-queues=work', '-concurrency=1', '-interval=0.1']);
     await eventually(() => entries(log).some((e) => e.event === 'start'), 30_000, 'the job to start');
     p.signal('SIGTERM');
-    const { code } = await p.stop(30_000);
+    // Not p.stop(): it would send a second signal, which hands the job back at once.
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 30_000);
+    const { code } = await p.exited;
+    clearTimeout(timer);
     assert.equal(code, 0, p.stderr);
     assert.deepEqual(
       entries(log)
@@ -135,6 +138,31 @@ void describe('errand resque (process)', () => {
     );
     assert.equal(await redis.sCard(`${ns}workers`), 0);
     assert.equal(await redis.get(`${ns}stat:processed`), '1');
+  });
+
+  void it('a second signal hands the running job back to the head of its queue at once', async () => {
+    await ready;
+    const ns = newNs('term2');
+    const log = join(tempDir('resque'), 'jobs.log');
+    redisCliPush(ns, 'work', JSON.stringify({ class: 'Slow', args: [20_000, 'y'] }));
+    const p = startResque(ns, log, ['-queues=work', '-concurrency=1', '-interval=0.1']);
+    await eventually(() => entries(log).some((e) => e.event === 'start'), 30_000, 'the job to start');
+    p.signal('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    p.signal('SIGINT');
+    const secondAt = Date.now();
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+    const { code } = await p.exited;
+    clearTimeout(timer);
+    assert.equal(code, 0, p.stderr);
+    // Well before the 10 s drain a single signal allows.
+    assert.ok(Date.now() - secondAt < 6000, `exited ${Date.now() - secondAt} ms after the second signal`);
+    assert.equal(entries(log).filter((e) => e.event === 'done').length, 0);
+    assert.deepEqual(await redis.lRange(`${ns}queue:work`, 0, -1), [
+      JSON.stringify({ class: 'Slow', args: [20_000, 'y'] }),
+    ]);
+    assert.equal(await redis.sCard(`${ns}workers`), 0);
+    assert.equal(await redis.lLen(`${ns}failed`), 0);
   });
 
   void it('a worker killed with SIGKILL mid-run loses no job: the next one requeues and runs them', async () => {
