@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
-import { Worker as NodeResqueWorker, Queue } from 'node-resque';
+import { Worker as NodeResqueWorker, Queue, Scheduler } from 'node-resque';
 import { Errand } from '../src/index.ts';
 import { type Resque, resque } from '../src/resque/index.ts';
 import { eventually, REDIS_URL, uniquePrefix } from './helpers.ts';
@@ -165,6 +165,34 @@ void describe('Resque mode with node-resque', () => {
       assert.equal(sent.queue, 'q2');
       assert.equal(typeof sent.id, 'string');
     } finally {
+      await s.done();
+    }
+  });
+
+  void it("Errand's delayed jobs are moved by node-resque's Scheduler and run by its Worker", async () => {
+    const s = await setup('sched', () => {});
+    const scheduler = new Scheduler({ connection: connection(s.ns), timeout: 50 });
+    scheduler.on('error', () => {});
+    const got: unknown[] = [];
+    const worker = new NodeResqueWorker(
+      { connection: connection(s.ns), queues: ['later'], timeout: 50 },
+      {
+        Note: { perform: async (x: unknown) => got.push(x) },
+      },
+    );
+    worker.on('error', () => {});
+    try {
+      await s.r.enqueueIn(500, 'later', 'Note', ['soon']);
+      await scheduler.connect();
+      await scheduler.start();
+      await worker.connect();
+      await worker.start();
+      await eventually(() => got.length === 1, 15_000, "node-resque's scheduler and worker");
+      assert.deepEqual(got, ['soon']);
+      assert.deepEqual(await s.queue.timestamps(), []);
+    } finally {
+      await worker.end();
+      await scheduler.end();
       await s.done();
     }
   });
