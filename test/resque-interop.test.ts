@@ -367,7 +367,7 @@ void describe('Resque mode with node-resque', () => {
     }
   });
 
-  void it('a dead worker (expired heartbeat) is pruned and its job requeued, not failed', async () => {
+  void it('dead Ruby and goworker workers (expired heartbeats) are pruned; their jobs requeued, not failed', async () => {
     const ran: unknown[] = [];
     const s = await setup('prune', (errand) => {
       errand.task('Echo', async (...args: unknown[]) => {
@@ -384,13 +384,24 @@ void describe('Resque mode with node-resque', () => {
         `${s.ns}worker:${id}`,
         JSON.stringify({ queue: 'low', run_at: old, payload: { class: 'Echo', args: ['lost?'] } }),
       );
+      // A goworker, heartbeat written once (its bug) in Go's format, run_at in RFC3339Nano.
+      const goId = 'gohost:99-0:low';
+      await redis.sAdd(`${s.ns}workers`, goId);
+      await redis.hSet(`${s.ns}workers:heartbeat`, goId, '2020-01-02T03:04:05+01:00');
+      await redis.set(
+        `${s.ns}worker:${goId}`,
+        '{"queue":"low","run_at":"2020-01-02T03:04:05.123456789+01:00","payload":{"class":"Echo","args":["go"]}}',
+      );
       const worker = s.r.worker({ queues: 'low', concurrency: 1, intervalMs: 50, handleSignals: false });
       await worker.start();
-      await eventually(() => ran.length === 1, 10_000, 'the requeued job');
-      assert.deepEqual(ran, [['lost?']]);
+      await eventually(() => ran.length === 2, 10_000, 'the requeued jobs');
+      assert.deepEqual(new Set(ran.map((args) => JSON.stringify(args))), new Set(['["lost?"]', '["go"]']));
       assert.equal(await s.queue.failedCount(), 0);
-      assert.equal(await redis.sIsMember(`${s.ns}workers`, id), 0);
-      assert.equal(await redis.hGet(`${s.ns}workers:heartbeat`, id), null);
+      for (const dead of [id, goId]) {
+        assert.equal(await redis.sIsMember(`${s.ns}workers`, dead), 0);
+        assert.equal(await redis.hGet(`${s.ns}workers:heartbeat`, dead), null);
+        assert.equal(await redis.get(`${s.ns}worker:${dead}`), null);
+      }
       await worker.stop();
     } finally {
       await s.done();
