@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
 import { Worker as NodeResqueWorker, Queue, Scheduler } from 'node-resque';
+import { RedisConnection } from '../src/brokers/redis/connection.ts';
 import { Errand } from '../src/index.ts';
 import { type Resque, resque } from '../src/resque/index.ts';
+import { pruneDeadWorkers } from '../src/resque/presence.ts';
 import { eventually, REDIS_URL, uniquePrefix } from './helpers.ts';
 
 const redis = createClient({ url: REDIS_URL });
@@ -449,6 +451,64 @@ void describe('Resque mode with node-resque', () => {
       assert.deepEqual(await s.queue.timestamps(), []);
       await worker.stop();
     } finally {
+      await s.done();
+    }
+  });
+
+  void it('a job whose workers keep dying is failed after maxDeliveries deaths; a finished one forgets its count', async () => {
+    const ran: unknown[] = [];
+    const s = await setup('deaths', (errand) => {
+      errand.task('Fine', async (...args: unknown[]) => {
+        ran.push(args);
+      });
+    });
+    const connection = new RedisConnection({ url: REDIS_URL }).retain();
+    try {
+      const client = await connection.ready();
+      const old = `${new Date(Date.now() - 600_000).toISOString().slice(0, 19)}Z`;
+      const prune = () =>
+        pruneDeadWorkers(client, {
+          ns: s.ns,
+          self: 'test',
+          pruneAfterMs: 300_000,
+          own: new Set(),
+          maxDeaths: 3,
+        });
+      /** A worker on another host that took `payload` from queue "low" and died with it. */
+      const dies = async (id: string, payload: string): Promise<void> => {
+        await redis.sAdd(`${s.ns}workers`, id);
+        await redis.hSet(`${s.ns}workers:heartbeat`, id, old);
+        await redis.hSet(`${s.ns}errand:inflight:${id}`, { token: 't', queue: 'low', payload });
+      };
+      const crash = '{"class":"Crash","args":[1]}';
+      for (let death = 1; death <= 3; death++) {
+        if (death > 1) assert.equal(await redis.lPop(`${s.ns}queue:low`), crash);
+        await dies(`otherhost:${death}-0:low`, crash);
+        const [out] = await prune();
+        assert.equal(out?.outcome, death < 3 ? 'requeued' : 'failed', `death ${death}`);
+      }
+      assert.equal(await redis.lLen(`${s.ns}queue:low`), 0);
+      const [failed] = await s.queue.failed(0, -1);
+      assert.equal(failed?.exception, 'Resque::DirtyExit');
+      assert.match(String(failed?.error), /died while running it 3 times/);
+      assert.deepEqual(failed?.payload, { class: 'Crash', args: [1] });
+      assert.equal(await redis.exists(`${s.ns}errand:requeues`), 0);
+
+      // Died once, then finished: its count is forgotten.
+      await dies('otherhost:9-0:low', '{"class":"Fine","args":[2]}');
+      assert.equal((await prune())[0]?.outcome, 'requeued');
+      assert.equal(await redis.hLen(`${s.ns}errand:requeues`), 1);
+      const worker = s.r.worker({ queues: 'low', concurrency: 1, intervalMs: 50, handleSignals: false });
+      await worker.start();
+      await eventually(() => ran.length === 1, 10_000, 'the requeued job');
+      await eventually(
+        async () => (await redis.exists(`${s.ns}errand:requeues`)) === 0,
+        10_000,
+        'the count to go',
+      );
+      await worker.stop();
+    } finally {
+      await connection.release();
       await s.done();
     }
   });

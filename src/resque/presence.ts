@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { Client } from '../brokers/redis/connection.ts';
-import { isoSeconds, rubyTime } from './format.ts';
+import { failedAt, isoSeconds, rubyTime } from './format.ts';
 import { runResqueScript } from './scripts.ts';
 
 export interface Slot {
@@ -74,12 +74,16 @@ export interface PruneOptions {
   readonly pruneAfterMs: number;
   /** Ids of this process (never pruned). */
   readonly own: ReadonlySet<string>;
+  /** A job whose worker died with it this many times is failed instead of requeued (Errand's maxDeliveries). */
+  readonly maxDeaths: number;
 }
 
 export interface Requeued {
   readonly worker: string;
   readonly queue: string;
   readonly payload: string;
+  /** 'failed' when the job had already outlived `maxDeaths` workers. */
+  readonly outcome: 'requeued' | 'failed';
 }
 
 /**
@@ -114,8 +118,13 @@ export async function pruneDeadWorkers(client: Client, options: PruneOptions): P
         foreign?.raw ?? '',
         foreign?.queue ?? '',
         foreign?.payload ?? '',
+        options.maxDeaths,
+        failedAt(now),
       ])) as string[];
-      if (out.length === 2) requeued.push({ worker: id, queue: out[0]!, payload: out[1]! });
+      if (out.length === 3) {
+        const outcome = out[2] === 'failed' ? 'failed' : 'requeued';
+        requeued.push({ worker: id, queue: out[0]!, payload: out[1]!, outcome });
+      }
     }
     return requeued;
   } finally {

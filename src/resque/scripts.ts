@@ -99,7 +99,7 @@ const SETTLE = `--[[ resque settle: the outcomes of finished jobs. Each is appli
            retry   delayed item JSON, due unix seconds (resque-scheduler's keys)
            release -, -                      back to the head of its queue (shutdown)
   Returns  the lost tokens
-  Commands: HGET, INCR, RPUSH, SADD, ZADD, HMGET, LPUSH, DEL ]]
+  Commands: HGET, INCR, RPUSH, SADD, ZADD, HMGET, LPUSH, EXISTS (+ HDEL after a requeue), DEL ]]
 local ns = ARGV[1]
 local lost = {}
 for i = 0, tonumber(ARGV[2]) - 1 do
@@ -125,6 +125,10 @@ for i = 0, tonumber(ARGV[2]) - 1 do
       local job = redis.call('HMGET', ikey, 'queue', 'payload')
       redis.call('LPUSH', ns .. 'queue:' .. job[1], job[2])
     end
+    -- A job that came back after its worker died: it finished now, forget its death count.
+    if kind ~= 'release' and redis.call('EXISTS', ns .. 'errand:requeues') == 1 then
+      redis.call('HDEL', ns .. 'errand:requeues', redis.sha1hex(redis.call('HGET', ikey, 'payload')))
+    end
     redis.call('DEL', ikey, ns .. 'worker:' .. id)
   end
 end
@@ -133,27 +137,44 @@ return lost`;
 const PRUNE = `--[[ resque prune: unregister one dead worker and requeue (not fail) its in-flight job, at the head
   of its queue. Only while the worker is still registered: a pruner that unregistered it first
   (Ruby Resque, node-resque's cleanOldWorkers, goworker) has already failed that job into <ns>failed.
+  A job whose workers died with it ARGV[6] times (counted by sha1 of the payload in
+  <ns>errand:requeues) is failed instead, so a job that kills its worker cannot loop for ever.
   KEYS     none (built from ARGV[1])
   ARGV[1]  namespace, ending with ':'
   ARGV[2]  worker id
   ARGV[3]  for a worker without an Errand in-flight hash (another implementation): the <ns>worker:<id>
            value read before, requeued only if unchanged ('' for none)
   ARGV[4]  that job's queue; ARGV[5] its payload
-  Returns  { queue, payload } when a job was requeued, else {}
-  Commands: SISMEMBER, HMGET, GET, LPUSH, SREM, DEL, HDEL ]]
+  ARGV[6]  deaths after which the job is failed (Errand's maxDeliveries)
+  ARGV[7]  failed_at (Resque's format)
+  Returns  { queue, payload, 'requeued' | 'failed' } when a job was found, else {}
+  Commands: SISMEMBER, HMGET, GET, HINCRBY, HDEL, LPUSH or RPUSH + INCR, SREM, DEL ]]
 local ns, id = ARGV[1], ARGV[2]
 local ikey = ns .. 'errand:inflight:' .. id
 local registered = redis.call('SISMEMBER', ns .. 'workers', id) == 1
+local function requeue(q, payload)
+  local sha = redis.sha1hex(payload)
+  local deaths = redis.call('HINCRBY', ns .. 'errand:requeues', sha, 1)
+  if deaths < tonumber(ARGV[6]) then
+    redis.call('LPUSH', ns .. 'queue:' .. q, payload)
+    return { q, payload, 'requeued' }
+  end
+  redis.call('HDEL', ns .. 'errand:requeues', sha)
+  local embedded = payload
+  if not pcall(cjson.decode, payload) then embedded = cjson.encode(payload) end
+  redis.call('RPUSH', ns .. 'failed', '{"failed_at":' .. cjson.encode(ARGV[7]) .. ',"payload":' .. embedded ..
+    ',"exception":"Resque::DirtyExit","error":' .. cjson.encode('its worker died while running it ' .. deaths ..
+    ' times (last: ' .. id .. ')') .. ',"backtrace":[],"worker":' .. cjson.encode(id) .. ',"queue":' ..
+    cjson.encode(q) .. '}')
+  redis.call('INCR', ns .. 'stat:failed')
+  return { q, payload, 'failed' }
+end
 local out = {}
 local job = redis.call('HMGET', ikey, 'queue', 'payload')
 if job[1] and job[2] then
-  if registered then
-    redis.call('LPUSH', ns .. 'queue:' .. job[1], job[2])
-    out = { job[1], job[2] }
-  end
+  if registered then out = requeue(job[1], job[2]) end
 elseif ARGV[3] ~= '' and registered and redis.call('GET', ns .. 'worker:' .. id) == ARGV[3] then
-  redis.call('LPUSH', ns .. 'queue:' .. ARGV[4], ARGV[5])
-  out = { ARGV[4], ARGV[5] }
+  out = requeue(ARGV[4], ARGV[5])
 end
 redis.call('SREM', ns .. 'workers', id)
 redis.call('DEL', ikey, ns .. 'worker:' .. id, ns .. 'worker:' .. id .. ':started', ns .. 'stat:processed:' .. id,

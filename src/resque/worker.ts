@@ -175,10 +175,13 @@ export class ResqueWorker {
       self: this.slots[0]!.id,
       pruneAfterMs: this.pruneAfterMs,
       own: new Set(this.slots.map((s) => s.id)),
+      maxDeaths: this.errand.options.maxDeliveries,
     });
     for (const job of requeued) {
-      this.errand.options.logger.warn(
-        `resque: worker ${job.worker} is dead; its job went back to the head of queue "${job.queue}": ${job.payload}`,
+      this.warn(
+        job.outcome === 'requeued'
+          ? `resque: worker ${job.worker} is dead; its job went back to the head of queue "${job.queue}": ${job.payload}`
+          : `resque: worker ${job.worker} is dead; its job had outlived ${this.errand.options.maxDeliveries} workers, so it went to the failed list: ${job.payload}`,
       );
     }
   }
