@@ -3,8 +3,8 @@
  * process is killed with SIGKILL mid-run (real Redis, real redis-cli, real node-resque).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
@@ -93,6 +93,37 @@ void describe('errand resque (process)', () => {
     assert.deepEqual(done.find((e) => e.queue === 'high')?.args, ['high']);
     assert.equal(await redis.sCard(`${ns}workers`), 0, 'unregistered on exit');
     assert.equal(await redis.get(`${ns}stat:processed`), '4');
+  });
+
+  void it('the docs/resque.md example runs as written (its own namespace, the test Redis)', async () => {
+    const docs = readFileSync(join(import.meta.dirname, '../docs/resque.md'), 'utf8');
+    const example = /```ts fragment\n([\s\S]*?)```/.exec(docs)?.[1];
+    assert.ok(example, 'the usage example');
+    const ns = newNs('docs');
+    const src = join(import.meta.dirname, '../src');
+    const program = example
+      .replace("from 'errand/resque'", `from '${join(src, 'resque/index.ts')}'`)
+      .replace("from 'errand'", `from '${join(src, 'index.ts')}'`)
+      .replace('redis://127.0.0.1:6379', REDIS_URL)
+      .replace("namespace: 'resque:'", `namespace: '${ns}'`);
+    const file = join(tempDir('resque-docs'), 'example.mts');
+    writeFileSync(file, `${program}\nexport {};\n`);
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const started = Date.now();
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    clearTimeout(timer);
+    assert.equal(code, 0, out);
+    assert.equal(out, 'hi there (from high)\n');
+    // The default idle interval is 5 s: the in-process enqueue woke the worker instead.
+    assert.ok(Date.now() - started < 30_000);
   });
 
   void it('wrong flags are usage errors (exit 2) naming the flag', async () => {

@@ -5,7 +5,6 @@
  * Outcomes become Resque's counters, failure entries and resque-scheduler delayed items.
  */
 import type { Client, RedisConnection } from '../brokers/redis/connection.ts';
-import { sleep } from '../core/clock.ts';
 import type {
   Broker,
   DeadLetter,
@@ -49,6 +48,7 @@ export class ResqueBroker implements Broker {
   private readonly free: number[];
   private readonly held = new Map<string, Held>();
   private seq = 0;
+  private readonly waiting = new Set<() => void>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -199,8 +199,26 @@ export class ResqueBroker implements Broker {
     return lost;
   }
 
-  async waitForWork(_queue: string, _until: number, signal: AbortSignal): Promise<void> {
-    await sleep(this.options.intervalMs, signal);
+  /** Waits `intervalMs` (Resque's idle sleep), or until wake() or the signal ends it. */
+  waitForWork(_queue: string, _until: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.intervalMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.waiting.add(done);
+    });
+  }
+
+  /** Ends the idle wait now if `queue` is one of ours (a job was enqueued by this process). */
+  wake(queue: string): void {
+    if (!this.options.queues.names.includes(queue)) return;
+    for (const done of [...this.waiting]) done();
   }
 
   async listDead(): Promise<DeadLetter[]> {

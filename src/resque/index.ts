@@ -86,6 +86,7 @@ export class Resque {
       .sAdd(`${this.namespace}queues`, queue)
       .rPush(`${this.namespace}queue:${queue}`, job.body)
       .exec();
+    for (const worker of this.workers) worker.wake(queue);
     return this.sent(job.id, klass, queue);
   }
 

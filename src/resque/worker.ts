@@ -105,6 +105,11 @@ export class ResqueWorker {
     return this.worker.on(event, listener);
   }
 
+  /** A job was put on `queue` by this process: stop waiting out the idle interval. */
+  wake(queue: string): void {
+    this.broker.wake(queue);
+  }
+
   /** Jobs running now. */
   get active(): number {
     return this.worker.active;
