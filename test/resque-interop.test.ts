@@ -513,6 +513,25 @@ void describe('Resque mode with node-resque', () => {
     }
   });
 
+  void it("r.enqueue wakes this process's idle workers instead of leaving the job for the interval", async () => {
+    const s = await setup('wake', (errand) => {
+      errand.task('Ping', async () => 'pong');
+    });
+    try {
+      const worker = s.r.worker({ queues: 'w', concurrency: 1, intervalMs: 60_000, handleSignals: false });
+      await worker.start();
+      // Let the first look at the (empty) queue happen: the worker is now in its 60 s idle wait.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = Date.now();
+      const sent = await s.r.enqueue('w', 'Ping', []);
+      assert.equal(await sent.result({ timeoutMs: 20_000 }), 'pong');
+      assert.ok(Date.now() - started < 20_000);
+      await worker.stop();
+    } finally {
+      await s.done();
+    }
+  });
+
   void it('bad options get clear errors naming the key', async () => {
     const errand = new Errand({ broker: REDIS_URL });
     const r = resque(errand, { namespace: uniqueNs('bad') });
