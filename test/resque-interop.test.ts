@@ -16,8 +16,12 @@ const redis = createClient({ url: REDIS_URL });
 redis.on('error', () => {});
 const redisReady = redis.connect();
 
+const namespaces: string[] = [];
+
 after(async () => {
   await redisReady;
+  // Again at the end: node-resque's clients may still write `connection_test_key` while ending.
+  for (const ns of namespaces) await cleanup(ns);
   await redis.close();
 });
 
@@ -29,7 +33,11 @@ const connection = (ns: string) => ({
 });
 
 /** A namespace no other test uses (with Resque's trailing ':'). */
-const uniqueNs = (tag: string): string => `${uniquePrefix(`resque-${tag}`)}:`;
+function uniqueNs(tag: string): string {
+  const ns = `${uniquePrefix(`resque-${tag}`)}:`;
+  namespaces.push(ns);
+  return ns;
+}
 
 async function keysOf(ns: string): Promise<string[]> {
   await redisReady;
