@@ -17,6 +17,7 @@ import { costScenario } from './scenarios/cost.ts';
 import { enqueueScenario } from './scenarios/enqueue.ts';
 import { latencyScenario } from './scenarios/latency.ts';
 import { processScenario } from './scenarios/process.ts';
+import { resqueScenario } from './scenarios/resque.ts';
 import { sqliteScenario } from './scenarios/sqlite.ts';
 import {
   type ResultRecord,
@@ -35,6 +36,7 @@ export const SCENARIOS: readonly Scenario[] = [
   costScenario,
   commandScenario,
   sqliteScenario,
+  resqueScenario,
 ];
 
 /** Defaults sized to finish in a few minutes on 2 cores; `--tasks N` scales them all. */

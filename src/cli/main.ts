@@ -6,6 +6,7 @@ import { ERRAND_VERSION } from '../daemon/version.ts';
 import { type Io, UsageError } from './args.ts';
 import { CommandFailed } from './context.ts';
 import { failedCommand, failedHelp } from './failed.ts';
+import { resqueCommand, resqueHelp } from './resque.ts';
 import { sendCommand, sendHelp } from './send.ts';
 import { statusCommand, statusHelp } from './status.ts';
 import { workerCommand, workerHelp } from './worker.ts';
@@ -17,6 +18,7 @@ Commands:
   send      enqueue a task from the shell (--wait prints its result)
   status    queues, depths, running and failed counts, live daemons
   failed    list, retry or purge failed tasks
+  resque    run Resque jobs (goworker's flags): errand resque -queues=q1,q2 --modules ./jobs.js
 
 Run "errand <command> --help" for a command's options. "errand --version" prints the version.
 Exit status: 0 success, 1 failure, 2 wrong usage.
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   send: { run: sendCommand, help: sendHelp },
   status: { run: statusCommand, help: statusHelp },
   failed: { run: failedCommand, help: failedHelp },
+  resque: { run: resqueCommand, help: resqueHelp },
 };
 
 const processIo: Io = {

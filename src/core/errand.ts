@@ -48,6 +48,11 @@ export class Errand {
     };
   }
 
+  /** The broker URL this Errand was made with; undefined when it was given a Broker instance. */
+  get brokerUrl(): string | undefined {
+    return typeof this.brokerSource === 'string' ? this.brokerSource : undefined;
+  }
+
   private stores(): Promise<Stores> {
     if (this.closed) return Promise.reject(new Error('this Errand is closed'));
     this.storesPromise ??= this.openStores();

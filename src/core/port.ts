@@ -49,6 +49,8 @@ export interface LeasedMessage {
   readonly token: string;
   /** 1 for the first delivery; counts deliveries whose lease expired, plus this one. */
   readonly delivery: number;
+  /** The list it came from, when a broker serves several under one queue name (Resque's weighted queues): the handler's `this.queue`. */
+  readonly queue?: string;
 }
 
 export interface ReserveResult {

@@ -236,7 +236,7 @@ class ExecutionContext implements TaskContext {
   ) {
     this.id = message.id;
     this.task = message.task;
-    this.queue = execution.queue;
+    this.queue = execution.leased.queue ?? execution.queue;
     this.attempt = message.attempt + 1;
     this.delivery = execution.leased.delivery;
   }
