@@ -80,6 +80,7 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
     stats: readStats(raw, dir, r),
     leaseMs: r.duration(raw, '', 'lease', true) ?? DEFAULTS.leaseMs,
     shutdownMs: r.duration(raw, '', 'shutdown_timeout', false) ?? DEFAULTS.shutdownMs,
+    storeResults: true,
     warnings: r.warnings,
   };
 }
@@ -130,20 +131,28 @@ function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTask
   const cwd = r.string(t, base, 'cwd');
   const backoff = readBackoff(t, base, r);
   const failure = r.oneOf(t, base, 'failure', ['exit-code', 'gordon'] as const) ?? 'exit-code';
+  // Every key is checked before giving up on the task, so one run reports every problem.
+  const queue = r.string(t, base, 'queue');
+  const env = r.stringMap(t, base, 'env') ?? {};
+  const timeoutMs = r.duration(t, base, 'timeout', true);
+  const killGraceMs = r.duration(t, base, 'kill_grace', false) ?? DEFAULTS.killGraceMs;
+  const concurrency = r.number(t, base, 'concurrency', { int: true, min: 1 }) ?? DEFAULTS.concurrency;
+  const retries = r.number(t, base, 'retries', { int: true, min: 0 }) ?? 0;
+  const maxOutputBytes = r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.maxOutputBytes;
   if (!name || !program) return undefined;
   return {
     name,
-    queue: r.string(t, base, 'queue') || name,
+    queue: queue || name,
     program: resolveProgram(dir, program),
     args,
     cwd: cwd ? resolveFrom(dir, cwd) : undefined,
-    env: r.stringMap(t, base, 'env') ?? {},
-    timeoutMs: r.duration(t, base, 'timeout', true),
-    killGraceMs: r.duration(t, base, 'kill_grace', false) ?? DEFAULTS.killGraceMs,
-    concurrency: r.number(t, base, 'concurrency', { int: true, min: 1 }) ?? DEFAULTS.concurrency,
-    retries: r.number(t, base, 'retries', { int: true, min: 0 }) ?? 0,
+    env,
+    timeoutMs,
+    killGraceMs,
+    concurrency,
+    retries,
     backoff,
-    maxOutputBytes: r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.maxOutputBytes,
+    maxOutputBytes,
     failure,
     failedTtlSec: 0,
   };

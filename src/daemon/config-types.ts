@@ -34,6 +34,11 @@ export interface CommandTaskConfig {
   readonly failure: FailureRule;
   /** Gordon/Goophry failed list TTL in seconds; 0 = no failed list. */
   readonly failedTtlSec: number;
+  /**
+   * Gordon/Goophry configs: the daemon deletes this type's dead letters older than this
+   * (Gordon kept no state but its failed lists). Undefined = kept (Errand's format).
+   */
+  readonly deadLetterTtlMs?: number | undefined;
 }
 
 export interface StatsConfig {
@@ -72,6 +77,8 @@ export interface DaemonConfig {
   readonly stats: StatsConfig | undefined;
   readonly leaseMs: number;
   readonly shutdownMs: number;
+  /** Record task states and results (Errand's format: yes; Gordon/Goophry: only with `results = true`). */
+  readonly storeResults: boolean;
   /** Accepted keys that do nothing in Errand (documented as superseded), and ignored unknown keys. */
   readonly warnings: readonly string[];
 }
@@ -79,6 +86,10 @@ export interface DaemonConfig {
 export const DEFAULTS = {
   killGraceMs: 10_000,
   maxOutputBytes: 64 * 1024,
+  /** Gordon kept all of a command's stdout; Errand bounds it, far above what a failed list should hold. */
+  gordonMaxOutputBytes: 16 * 1024 * 1024,
+  /** Dead letters of a Gordon/Goophry type without a failed list are kept this long. */
+  gordonDeadLetterTtlMs: 24 * 3_600_000,
   leaseMs: 30_000,
   shutdownMs: 30_000,
   concurrency: 1,

@@ -9,6 +9,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command-runner.ts';
 import type { ErrorScriptConfig } from './config-types.ts';
+import type { FifoPool } from './fifo-pool.ts';
 import type { Logger } from './logger.ts';
 
 /** An error script that hangs is stopped after this long. */
@@ -21,6 +22,7 @@ export class ErrorNotifier {
     private readonly script: ErrorScriptConfig | undefined,
     private readonly tempDir: string,
     private readonly log: Logger,
+    private readonly pipes?: FifoPool,
   ) {}
 
   /** Runs the script for `text` in the background; never rejects. */
@@ -55,6 +57,7 @@ export class ErrorNotifier {
         killGraceMs: 5000,
         failure: 'exit-code',
         signal: AbortSignal.timeout(SCRIPT_TIMEOUT_MS),
+        pipes: this.pipes,
       });
       if (outcome.error) {
         this.log.error('Failed calling ErrorScript', { script: script.program, error: outcome.error });

@@ -21,6 +21,10 @@ export class TaskCounter {
   constructor(types: readonly string[]) {
     for (const t of types) this.counts.set(t, 0);
   }
+  /** Lists a type (with 0) before its first run. */
+  add(type: string): void {
+    if (!this.counts.has(type)) this.counts.set(type, 0);
+  }
   started(type: string): void {
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
   }
