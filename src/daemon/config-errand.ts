@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { BackoffSpec } from '../core/backoff.ts';
 import { isPlainObject, type Plain, type Reader } from './config-reader.ts';
+import { isTypeScript, typeScriptProblem } from './modules.ts';
 import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
 import { resolveFrom } from './paths.ts';
 
@@ -57,8 +58,13 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
   }
   const errorProgram = r.string(raw, '', 'error_script');
   const modules = (r.stringArray(raw, '', 'modules') ?? []).map((m) => resolveFrom(dir, m));
-  for (const [i, m] of modules.entries())
+  for (const [i, m] of modules.entries()) {
     if (!existsSync(m)) r.problem(`modules[${i}]`, `file not found: ${m}`);
+    else if (isTypeScript(m)) {
+      const problem = typeScriptProblem(dir);
+      if (problem) r.problem(`modules[${i}]`, `${m} ${problem}`);
+    }
+  }
   return {
     flavour: 'errand',
     file,
@@ -144,6 +150,7 @@ function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTask
     name,
     queue: queue || name,
     program: resolveProgram(dir, program),
+    programKey: `${base}.${command ? 'command' : 'program'}`,
     args,
     cwd: cwd ? resolveFrom(dir, cwd) : undefined,
     env,

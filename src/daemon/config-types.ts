@@ -18,6 +18,8 @@ export interface CommandTaskConfig {
   readonly queue: string;
   /** Program path (absolute, or looked up in PATH when it has no slash). */
   readonly program: string;
+  /** The config key the program came from, for messages (`tasks.resize.script`). */
+  readonly programKey?: string | undefined;
   /** Fixed arguments placed before the message's arguments. */
   readonly args: readonly string[];
   readonly cwd: string | undefined;

@@ -4,7 +4,7 @@
  * failed lists and error script on final failures and malformed entries, the stats server,
  * and presence keys for `errand status`.
  */
-import { pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
 import { reconnectDelay, sleep } from '../core/clock.ts';
 import { Errand } from '../core/errand.ts';
 import type { TaskEventBase, WorkerEvents } from '../core/worker/events.ts';
@@ -15,6 +15,7 @@ import type { CommandTaskConfig, DaemonConfig } from './config-types.ts';
 import { runDeadLetterSweeper } from './dead-letter-sweeper.ts';
 import { ErrorNotifier } from './error-script.ts';
 import { FifoPool } from './fifo-pool.ts';
+import { loadModules } from './modules.ts';
 import { failedEntry, gordonCodec } from './gordon-codec.ts';
 import type { Logger } from './logger.ts';
 import { goJson, internalErrorText, malformedText, taskFailedText } from './notifications.ts';
@@ -22,6 +23,7 @@ import { runPresence } from './presence.ts';
 import { SideRedis } from './side-redis.ts';
 import { type StatsServer, startStatsServer, TaskCounter } from './stats-server.ts';
 import { type TaskLog, taskLog } from './task-log.ts';
+import { deadline, within } from './timers.ts';
 import { ERRAND_VERSION } from './version.ts';
 
 /** Infrastructure errors reach the error script at most this often (an outage repeats them). */
@@ -31,40 +33,6 @@ const CONNECTION_WARN_EVERY_MS = 30_000;
 const STOP_GRACE_MS = 5000;
 /** One attempt to reach the broker at start is abandoned after this long. */
 const REACH_TIMEOUT_MS = 5000;
-
-/** Resolves after `ms` (a timer of our own, cleared by `cancel`), or when `signal` aborts. */
-function deadline(ms: number, signal?: AbortSignal): { done: Promise<void>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const done = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    onAbort = () => resolve();
-    if (signal?.aborted) resolve();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  return {
-    done,
-    cancel: () => {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
-/** `p`, or a rejection after `ms` (the timer is cleared either way). */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  const limit = deadline(ms);
-  try {
-    return await Promise.race([
-      p,
-      limit.done.then(() => {
-        throw new Error(`${what}: no answer within ${ms} ms`);
-      }),
-    ]);
-  } finally {
-    limit.cancel();
-  }
-}
 
 export const isRedisUrl = (url: string): boolean => /^rediss?:/.test(url);
 
@@ -112,20 +80,6 @@ export function registerCommandTasks(errand: Errand, config: DaemonConfig, hooks
       ...(t.backoff ? { backoff: t.backoff } : {}),
       ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
     });
-  }
-}
-
-/** Imports each module and calls its default (or `register`) export with the Errand instance. */
-export async function loadModules(errand: Errand, modules: readonly string[]): Promise<void> {
-  for (const [i, file] of modules.entries()) {
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; register?: unknown };
-    const register = typeof mod.default === 'function' ? mod.default : mod.register;
-    if (typeof register !== 'function') {
-      throw new Error(
-        `modules[${i}]: ${file} must export a default function (errand) => void that defines its tasks`,
-      );
-    }
-    await (register as (e: Errand) => unknown)(errand);
   }
 }
 
@@ -185,7 +139,7 @@ export class Daemon {
     const { config, log } = this;
     for (const w of config.warnings) log.info(`config: ${w}`);
     registerCommandTasks(this.errand, config, this.hooks);
-    await loadModules(this.errand, config.modules);
+    await loadModules(this.errand, config.modules, dirname(config.file));
     for (const name of this.moduleTaskNames()) this.counter.add(name);
     if (config.stats) {
       try {
