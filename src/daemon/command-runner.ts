@@ -158,7 +158,16 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
       resolvePromise(outcome);
     };
 
-    let child: ChildProcess;
+    let child: ChildProcess | undefined;
+    const onAbort = (): void => {
+      const pid = child?.pid;
+      if (aborted || pid === undefined) return;
+      aborted = true;
+      killGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), req.killGraceMs);
+      killTimer.unref();
+    };
+
     try {
       child = spawn(req.program, [...req.args], {
         shell: false,
@@ -176,15 +185,6 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     }
     // The child has its copies of the write ends now; ours would keep the pipes from ending.
     closeWriteEnds();
-
-    const onAbort = (): void => {
-      if (aborted || child.pid === undefined) return;
-      aborted = true;
-      killGroup(child.pid, 'SIGTERM');
-      const pid = child.pid;
-      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), req.killGraceMs);
-      killTimer.unref();
-    };
 
     const complete = (): void =>
       finish({

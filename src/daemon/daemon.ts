@@ -202,9 +202,10 @@ export class Daemon {
     for (let failures = 0; !signal.aborted; failures++) {
       try {
         const stats = async () => (await this.errand.runtime.stores()).broker.stats(queue);
-        await within(stats(), REACH_TIMEOUT_MS, 'broker');
+        await within(stats(), REACH_TIMEOUT_MS, 'broker', signal);
         return true;
       } catch (err) {
+        if (signal.aborted) break;
         if (failures === 0) {
           this.log.warn('Cannot reach the broker yet, retrying', { error: (err as Error).message });
         } else this.log.debug('Cannot reach the broker yet', { error: (err as Error).message });

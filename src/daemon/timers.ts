@@ -19,14 +19,14 @@ export function deadline(ms: number, signal?: AbortSignal): { done: Promise<void
   };
 }
 
-/** `p`, or a rejection after `ms` (the timer is cleared either way). */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  const limit = deadline(ms);
+/** `p`, or a rejection after `ms` or when `signal` aborts (the timer is cleared either way). */
+export async function within<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  const limit = deadline(ms, signal);
   try {
     return await Promise.race([
       p,
       limit.done.then(() => {
-        throw new Error(`${what}: no answer within ${ms} ms`);
+        throw new Error(signal?.aborted ? `${what}: aborted` : `${what}: no answer within ${ms} ms`);
       }),
     ]);
   } finally {
