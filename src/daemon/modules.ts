@@ -43,9 +43,16 @@ export const tsxSearchDirs = (configDir: string): string[] => [
   dirname(new URL(import.meta.url).pathname),
 ];
 
-/** The problem with loading TypeScript modules here, or undefined when they can be loaded. */
-export function typeScriptProblem(configDir: string): string | undefined {
-  if (loaderPresent() || findTsx(tsxSearchDirs(configDir))) return undefined;
+/**
+ * The problem with loading TypeScript modules here, or undefined when they can be loaded.
+ * `where` is for tests: whether a loader is registered, and the directories to look for tsx in.
+ */
+export function typeScriptProblem(
+  configDir: string,
+  where: { present?: boolean; dirs?: readonly string[] } = {},
+): string | undefined {
+  if (where.present ?? loaderPresent()) return undefined;
+  if (findTsx(where.dirs ?? tsxSearchDirs(configDir))) return undefined;
   return `is TypeScript, which Node ${process.version} cannot load by itself: install tsx where the config is (npm install --save-dev tsx), or compile the module to .js`;
 }
 
