@@ -107,7 +107,7 @@ void describe('gordonCodec', () => {
     }
   });
 
-  void it('reads the first JSON value and ignores what follows, as Go\'s stream decoder does', () => {
+  void it("reads the first JSON value and ignores what follows, as Go's stream decoder does", () => {
     const cases: Array<[string, string[]]> = [
       ['{"args":["x"]} garbage', ['x']],
       ['{"args":["}{\\"]"]}{"args":["second"]}', ['}{"]']],

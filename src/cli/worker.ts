@@ -90,7 +90,9 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (str(values.conf) === undefined && !existsSync(file)) {
-      return invalid(err.file, [`no config file: none of ${DEFAULT_CONFIGS.join(', ')} is here; use -c PATH`]);
+      return invalid(err.file, [
+        `no config file: none of ${DEFAULT_CONFIGS.join(', ')} is here; use -c PATH`,
+      ]);
     }
     return invalid(err.file, err.problems);
   }

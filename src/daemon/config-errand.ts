@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { BackoffSpec } from '../core/backoff.ts';
 import { isPlainObject, type Plain, type Reader } from './config-reader.ts';
-import { isTypeScript, typeScriptProblem } from './modules.ts';
 import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
+import { isTypeScript, typeScriptProblem } from './modules.ts';
 import { resolveFrom } from './paths.ts';
 
 const TOP_KEYS = [

@@ -51,7 +51,8 @@ function workers(t: Plain, base: string, key: string, r: Reader): number {
 /** A failed-list TTL as written: undefined when unset, negative = no failed list. */
 function ttl(t: Plain, base: string, key: string, r: Reader): number | undefined {
   const n = r.number(t, base, key, { int: true });
-  if (n !== undefined && n < 0) r.warnings.push(`${join(base, key)}: negative TTL ${n} disables the failed list`);
+  if (n !== undefined && n < 0)
+    r.warnings.push(`${join(base, key)}: negative TTL ${n} disables the failed list`);
   return n;
 }
 

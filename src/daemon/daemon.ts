@@ -15,9 +15,9 @@ import type { CommandTaskConfig, DaemonConfig } from './config-types.ts';
 import { runDeadLetterSweeper } from './dead-letter-sweeper.ts';
 import { ErrorNotifier } from './error-script.ts';
 import { FifoPool } from './fifo-pool.ts';
-import { loadModules } from './modules.ts';
 import { failedEntry, gordonCodec } from './gordon-codec.ts';
 import type { Logger } from './logger.ts';
+import { loadModules } from './modules.ts';
 import { goJson, internalErrorText, malformedText, taskFailedText } from './notifications.ts';
 import { runPresence } from './presence.ts';
 import { SideRedis } from './side-redis.ts';
@@ -89,7 +89,7 @@ export class Daemon {
   private readonly tasks: TaskLog;
   /** Aborted when the daemon stops: ends the start-up wait for the broker and background loops. */
   private readonly lifetime = new AbortController();
-  private sweeper: Promise<void> | undefined;
+  private sweeper: Promise<void> = Promise.resolve();
   private readonly workers: Worker[] = [];
   private readonly children = new Map<string, number>();
   private readonly counter: TaskCounter;
@@ -218,7 +218,8 @@ export class Daemon {
   /** Gordon/Goophry types: dead letters older than the type's failed-list TTL are deleted. */
   private startSweeper(): void {
     const ttl = new Map<string, number>();
-    for (const t of this.config.tasks) if (t.deadLetterTtlMs !== undefined) ttl.set(t.queue, t.deadLetterTtlMs);
+    for (const t of this.config.tasks)
+      if (t.deadLetterTtlMs !== undefined) ttl.set(t.queue, t.deadLetterTtlMs);
     if (ttl.size === 0) return;
     this.sweeper = runDeadLetterSweeper(
       this.errand,
@@ -358,11 +359,9 @@ export class Daemon {
     scriptLimit.cancel();
     await this.presence;
     // The sweeper ends with the lifetime signal, unless a broker call hangs: then it is left behind.
-    if (this.sweeper) {
-      const sweepLimit = deadline(1000);
-      await Promise.race([this.sweeper, sweepLimit.done]);
-      sweepLimit.cancel();
-    }
+    const sweepLimit = deadline(1000);
+    await Promise.race([this.sweeper, sweepLimit.done]);
+    sweepLimit.cancel();
     this.pipes.close();
     await this.stats?.close();
     await this.side?.close();

@@ -68,7 +68,11 @@ async function ensureTypeScript(configDir: string): Promise<void> {
 }
 
 /** Imports each module and calls its default (or `register`) export with the Errand instance. */
-export async function loadModules(errand: Errand, modules: readonly string[], configDir: string): Promise<void> {
+export async function loadModules(
+  errand: Errand,
+  modules: readonly string[],
+  configDir: string,
+): Promise<void> {
   for (const [i, file] of modules.entries()) {
     if (isTypeScript(file)) {
       try {

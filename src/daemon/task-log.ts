@@ -25,7 +25,12 @@ export function taskLog(log: Logger): TaskLog {
   return {
     started: (task, id, args) => log.debug('Executing task', { task, id, args: JSON.stringify(args) }),
     completed: (e) =>
-      log.info('task completed', { task: e.task, id: e.id, attempt: e.attempt, ms: Math.round(e.durationMs) }),
+      log.info('task completed', {
+        task: e.task,
+        id: e.id,
+        attempt: e.attempt,
+        ms: Math.round(e.durationMs),
+      }),
     retrying: (e) =>
       log.warn('task failed, will retry', {
         task: e.task,

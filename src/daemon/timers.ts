@@ -33,4 +33,3 @@ export async function within<T>(p: Promise<T>, ms: number, what: string, signal?
     limit.cancel();
   }
 }
-
