@@ -191,6 +191,24 @@ failed_tasks_ttl = 2
   });
 });
 
+void describe('errand send --wait with a Gordon config', () => {
+  void it('is refused up front (no result would ever come), naming the fix; nothing is sent', async () => {
+    const d = tempDir('dropin-send');
+    const config = writeConfig(
+      d,
+      'gordon.config.toml',
+      `redis_address = "127.0.0.1:${server.port}"\nqueue_key = "sendq"\n[tasks.a]\nscript = "/bin/true"\n`,
+    );
+    const r = await runErrand(['send', 'a', 'x', '--wait', '-c', config]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `errand send: --wait needs the task's result, and the daemon of this gordon config stores none: add results = true to ${config}\n`,
+    );
+    assert.equal(await redis.lLen('sendq:a'), 0);
+  });
+});
+
 void describe('Goophry drop-in', () => {
   const gq = 'goophry-dropin';
   const out = tempDir('dropin-goophry-err');
