@@ -147,14 +147,14 @@ void describe('started by npm', () => {
 });
 
 void describe('modules', () => {
-  void it('loads a .ts module; its tasks run and count in the stats task_count', async () => {
+  void it('loads .ts modules (ESM and CommonJS packages); their tasks run and count in the stats task_count', async () => {
     const dir = tempDir('life-ts');
     const port = await freePort();
     const config = writeConfig(
       dir,
       'errand.toml',
       `broker = "sqlite:${join(dir, 'q.db')}"
-modules = ["${fixtures}/handlers.ts", "${fixtures}/tasks.mjs"]
+modules = ["${fixtures}/handlers.ts", "${fixtures}/tasks.mjs", "${fixtures}/cjs-app/handlers.ts"]
 [stats]
 listen = "127.0.0.1:${port}"
 [[tasks]]
@@ -166,14 +166,38 @@ program = "/bin/true"
     try {
       const stats = async () =>
         (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { task_count: Record<string, number> };
-      assert.deepEqual((await stats()).task_count, { cmd: 0, 'js-add': 0, 'js-fail': 0, 'ts-greet': 0 });
+      assert.deepEqual((await stats()).task_count, {
+        'cjs-greet': 0,
+        cmd: 0,
+        'js-add': 0,
+        'js-fail': 0,
+        'ts-greet': 0,
+      });
+      // A .ts module of a CommonJS package loads too.
+      const cjs = await runErrand([
+        'send',
+        'cjs-greet',
+        'there',
+        '--wait',
+        '--timeout',
+        '20000',
+        '-c',
+        config,
+      ]);
+      assert.match(cjs.stdout, /^hi there\n?$/);
       const sent = await runErrand(['send', 'ts-greet', 'you', '--wait', '--timeout', '20000', '-c', config]);
       // (A trailing newline after a string result is i10's change to `send`.)
       assert.match(sent.stdout, /^hello you\n?$/);
       assert.equal(sent.code, 0);
       await runErrand(['send', 'cmd', '-c', config]);
       await waitFor('both counted', async () => (await stats()).task_count.cmd === 1);
-      assert.deepEqual((await stats()).task_count, { cmd: 1, 'js-add': 0, 'js-fail': 0, 'ts-greet': 1 });
+      assert.deepEqual((await stats()).task_count, {
+        'cjs-greet': 1,
+        cmd: 1,
+        'js-add': 0,
+        'js-fail': 0,
+        'ts-greet': 1,
+      });
     } finally {
       assert.equal((await p.stop()).code, 0);
     }
@@ -182,7 +206,9 @@ program = "/bin/true"
   void it('without a TypeScript loader, a .ts module is refused with the fix in the message', () => {
     const nowhere = tempDir('life-no-tsx');
     assert.equal(findTsx([nowhere]), undefined);
-    assert.match(findTsx([nowhere, repoRoot]) ?? '', /^file:\/\/.*\/tsx\/.*\.mjs$/);
+    const found = findTsx([nowhere, repoRoot]);
+    assert.match(found?.esm ?? '', /^file:\/\/.*\/tsx\/dist\/esm\/api\/index\.mjs$/);
+    assert.match(found?.cjs ?? '', /^file:\/\/.*\/tsx\/dist\/cjs\/api\/index\.mjs$/);
     assert.equal(
       typeScriptProblem(nowhere, { present: false, dirs: [nowhere] }),
       `is TypeScript, which Node ${process.version} cannot load by itself: install tsx where the config is (npm install --save-dev tsx), or compile the module to .js`,

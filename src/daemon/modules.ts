@@ -18,17 +18,28 @@ function loaderPresent(): boolean {
   return Boolean(features.typescript) || import.meta.url.endsWith('.ts');
 }
 
-/** The file URL of tsx's ESM register API, found from the first of `dirs` that has tsx. */
-export function findTsx(dirs: readonly string[]): string | undefined {
+/** tsx's register APIs (file URLs): `esm` for ES modules, `cjs` for .ts files in a CommonJS package. */
+export interface TsxApi {
+  readonly esm: string;
+  readonly cjs: string;
+}
+
+/** tsx's register APIs, found from the first of `dirs` that has tsx. */
+export function findTsx(dirs: readonly string[]): TsxApi | undefined {
   for (const dir of dirs) {
     try {
       const pkgFile = createRequire(join(dir, 'noop.js')).resolve('tsx/package.json');
       const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
         exports?: Record<string, { import?: string | { default?: string } } | undefined>;
       };
-      const entry = pkg.exports?.['./esm/api']?.import;
-      const file = typeof entry === 'string' ? entry : entry?.default;
-      if (file) return pathToFileURL(join(dirname(pkgFile), file)).href;
+      const url = (subpath: string): string | undefined => {
+        const entry = pkg.exports?.[subpath]?.import;
+        const file = typeof entry === 'string' ? entry : entry?.default;
+        return file ? pathToFileURL(join(dirname(pkgFile), file)).href : undefined;
+      };
+      const esm = url('./esm/api');
+      const cjs = url('./cjs/api');
+      if (esm && cjs) return { esm, cjs };
     } catch {
       // Not installed there.
     }
@@ -58,13 +69,33 @@ export function typeScriptProblem(
 
 let registered = false;
 
+/**
+ * Registers tsx for ES modules (unless Errand's own sources already run under it) and for
+ * CommonJS: a `.ts` file in a package without `"type": "module"` is loaded as CommonJS.
+ */
 async function ensureTypeScript(configDir: string): Promise<void> {
-  if (registered || loaderPresent()) return;
+  if (registered) return;
   const api = findTsx(tsxSearchDirs(configDir));
-  if (!api) throw new Error(typeScriptProblem(configDir));
-  const { register } = (await import(api)) as { register: () => unknown };
-  register();
+  if (!api) {
+    if (loaderPresent()) return;
+    throw new Error(typeScriptProblem(configDir));
+  }
+  const register = async (url: string) => ((await import(url)) as { register: () => unknown }).register();
+  if (!loaderPresent()) await register(api.esm);
+  await register(api.cjs);
   registered = true;
+}
+
+type Registrar = (errand: Errand) => unknown;
+
+/** The module's default export or `register`; a CommonJS-compiled module nests them under `default`. */
+function registrarOf(mod: Record<string, unknown>): Registrar | undefined {
+  const nested =
+    typeof mod.default === 'object' && mod.default !== null ? (mod.default as Record<string, unknown>) : {};
+  const found = [mod.default, mod.register, nested.default, nested.register].find(
+    (f) => typeof f === 'function',
+  );
+  return found as Registrar | undefined;
 }
 
 /** Imports each module and calls its default (or `register`) export with the Errand instance. */
@@ -81,13 +112,13 @@ export async function loadModules(
         throw new Error(`modules[${i}]: ${file} ${(err as Error).message}`);
       }
     }
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; register?: unknown };
-    const register = typeof mod.default === 'function' ? mod.default : mod.register;
-    if (typeof register !== 'function') {
+    const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const register = registrarOf(mod);
+    if (!register) {
       throw new Error(
         `modules[${i}]: ${file} must export a default function (errand) => void that defines its tasks`,
       );
     }
-    await (register as (e: Errand) => unknown)(errand);
+    await register(errand);
   }
 }
