@@ -85,7 +85,11 @@ export function registerCommandTasks(errand: Errand, config: DaemonConfig, hooks
 
 export class Daemon {
   readonly errand: Errand;
-  private readonly pipes = new FifoPool();
+  private readonly pipes = new FifoPool((err) =>
+    this.log.warn('Cannot make pipes for the commands; they get sockets (/dev/stdout will not open)', {
+      error: err.message,
+    }),
+  );
   private readonly tasks: TaskLog;
   /** Aborted when the daemon stops: ends the start-up wait for the broker and background loops. */
   private readonly lifetime = new AbortController();

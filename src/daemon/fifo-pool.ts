@@ -27,6 +27,9 @@ export class FifoPool {
   private made = 0;
   private broken: Error | undefined;
 
+  /** @param onUnavailable Told once when FIFOs cannot be made (the children then get socket pairs). */
+  constructor(private readonly onUnavailable: (err: Error) => void = () => undefined) {}
+
   /** A pipe, or undefined when FIFOs cannot be made here (then the caller uses Node's socket pairs). */
   async open(): Promise<Pipe | undefined> {
     if (this.broken) return undefined;
@@ -46,13 +49,9 @@ export class FifoPool {
       return { path, writeFd, reader: new Socket({ fd: readFd, readable: true, writable: false }) };
     } catch (err) {
       this.broken = err as Error;
+      this.onUnavailable(this.broken);
       return undefined;
     }
-  }
-
-  /** Why FIFOs are not used, if they are not. */
-  get unavailable(): Error | undefined {
-    return this.broken;
   }
 
   /**
