@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Io } from '../src/cli/args.ts';
 import { normaliseGoFlags } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
@@ -85,17 +86,44 @@ void describe('errand command line', () => {
     }
   });
 
-  void it('worker -test: "Configuration is valid" (exit 0) for Gordon and Goophry examples', async () => {
+  void it('worker -test: "Configuration is valid" (exit 0) for Gordon and Goophry examples whose programs exist', async () => {
+    const dir = tempDir('cli-valid');
     for (const file of ['gordon.config.toml', 'goophry.config.json']) {
-      const r = await (file.endsWith('toml') ? runErrand : inProcess)([
-        'worker',
-        '-test',
-        '-conf',
-        join(fixtures, file),
-      ]);
+      // The examples name /path/to/... scripts: point them at a program that exists.
+      const text = readFileSync(join(fixtures, file), 'utf8').replaceAll(/\/path\/to\/[\w.]+/g, '/bin/true');
+      const config = writeConfig(dir, file, text);
+      const r = await (file.endsWith('toml') ? runErrand : inProcess)(['worker', '-test', '-conf', config]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Configuration is valid\n/);
     }
+  });
+
+  void it('worker -test flags programs that do not exist or are not executable (exit 1)', async () => {
+    const gordon = join(fixtures, 'gordon.config.toml');
+    const r = await runErrand(['worker', '-test', '-conf', gordon]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stdout,
+      `Configuration is invalid (${gordon}):\n` +
+        '  tasks.something.script: /path/to/something.sh does not exist\n' +
+        '  tasks.another_thing.script: /path/to/another_thing.sh does not exist\n' +
+        '  error_script: /path/to/error_script.sh does not exist\n',
+    );
+    const dir = tempDir('cli-noexec');
+    writeConfig(dir, 'job.sh', '#!/bin/sh\n');
+    const errand = writeConfig(
+      dir,
+      'errand.toml',
+      '[[tasks]]\nname = "a"\ncommand = ["./job.sh"]\n[[tasks]]\nname = "b"\nprogram = "no-such-program-xyz"\n',
+    );
+    const e = await runErrand(['worker', '-t', '-c', errand]);
+    assert.equal(e.code, 1);
+    assert.equal(
+      e.stdout,
+      `Configuration is invalid (${errand}):\n` +
+        `  tasks[0].command: ${dir}/job.sh is not executable (chmod +x ${dir}/job.sh)\n` +
+        '  tasks[1].program: "no-such-program-xyz" is not found in PATH (or is not executable there)\n',
+    );
   });
 
   void it('worker -t on a config with mistakes names each key (exit 1)', async () => {
@@ -136,14 +164,13 @@ void describe('errand command line', () => {
     assert.match(missing.stderr, /cannot read config file .*nope\.toml: file not found/);
   });
 
-  void it('-logfile writes the log there; plain text lines by default', async () => {
+  void it('-logfile writes the log there; plain text lines by default for an Errand config', async () => {
     const dir = tempDir('cli-log');
     const logfile = join(dir, 'errand.log');
-    const qk = uniqueName('cli-log');
     const config = writeConfig(
       dir,
-      'g.toml',
-      `redis_address = "${REDIS_ADDRESS}"\nqueue_key = "${qk}"\n[tasks.a]\nscript = "/bin/true"\n`,
+      'errand.toml',
+      `broker = "sqlite:${join(dir, 'q.db')}"\n[[tasks]]\nname = "a"\nprogram = "/bin/true"\n`,
     );
     const p = new ErrandProcess(['worker', '-conf', config, '-logfile', logfile]);
     await waitFor(
@@ -163,5 +190,31 @@ void describe('errand command line', () => {
     for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) \S/);
     assert.ok(lines.some((l) => l.includes('INFO Stopped')));
     assert.ok(!lines.some((l) => l.includes('DEBUG')), 'no debug lines without -v');
+  });
+
+  void it("a Gordon config logs in Gordon's format by default; --log-format text gives Errand's", async () => {
+    const dir = tempDir('cli-log-gordon');
+    const qk = uniqueName('cli-log');
+    const config = writeConfig(
+      dir,
+      'g.toml',
+      `redis_address = "${REDIS_ADDRESS}"\nqueue_key = "${qk}"\n[tasks.a]\nscript = "/bin/true"\n`,
+    );
+    const verbose = new ErrandProcess(['worker', '-conf', config, '-v']);
+    await waitFor('the start line', () => verbose.stdout.includes('Up and waiting for tasks'), 20_000);
+    assert.equal((await verbose.stop()).code, 0);
+    const lines = verbose.stdout.trim().split('\n');
+    assert.ok(lines.length > 2);
+    for (const l of lines)
+      assert.match(l, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[(DEBUG|INFO|WARN|ERROR)\] \S/, l);
+    assert.ok(lines.some((l) => / \[INFO\] Up and waiting for tasks /.test(l)));
+    // Without -v, Gordon's format writes errors (and warnings) only: a clean start and stop write nothing.
+    const quiet = new ErrandProcess(['worker', '-conf', config, '-l', join(dir, 'quiet.log')]);
+    await sleep(3000);
+    assert.equal((await quiet.stop()).code, 0);
+    assert.equal(readFileSync(join(dir, 'quiet.log'), 'utf8'), '');
+    const text = new ErrandProcess(['worker', '-conf', config, '--log-format', 'text']);
+    await waitFor('the start line', () => text.stdout.includes('INFO Up and waiting for tasks'), 20_000);
+    assert.equal((await text.stop()).code, 0);
   });
 });

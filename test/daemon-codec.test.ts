@@ -91,4 +91,43 @@ void describe('gordonCodec', () => {
       '{"args":[],"env":{},"error_message":"bad","payload":"[]"}',
     );
   });
+
+  void it("writes Go's HTML-safe escapes in failed entries, byte for byte as Gordon", () => {
+    assert.equal(
+      failedEntry('gordon', ['<a&b>', '\u2028'], { K: '<' }, 'x > y & z'),
+      '{"args":["\\u003ca\\u0026b\\u003e","\\u2028"],"env":{"K":"\\u003c"},"error_message":"x \\u003e y \\u0026 z"}',
+    );
+  });
+
+  void it('an empty entry is EOF, as Gordon says, not skipped', () => {
+    for (const body of ['', '  \n']) {
+      const d = codec.decode(body, newId);
+      assert.ok(!d.ok);
+      assert.equal(d.reason, 'EOF (the entry is empty)');
+    }
+  });
+
+  void it("reads the first JSON value and ignores what follows, as Go's stream decoder does", () => {
+    const cases: Array<[string, string[]]> = [
+      ['{"args":["x"]} garbage', ['x']],
+      ['{"args":["}{\\"]"]}{"args":["second"]}', ['}{"]']],
+      ['{"args":["x"]}\n', ['x']],
+    ];
+    for (const [body, args] of cases) {
+      const d = codec.decode(body, newId);
+      assert.ok(d.ok, body);
+      assert.deepEqual(d.message.args, args, body);
+    }
+    const broken = codec.decode('{"args":["x"] garbage', newId);
+    assert.ok(!broken.ok);
+    assert.match(broken.reason, /^task entry is not valid JSON: /);
+  });
+
+  void it('with "args" and "Args" both present the last one wins, as in Go', () => {
+    const a = codec.decode('{"args":["first"],"Args":["last"]}', newId);
+    const b = codec.decode('{"Args":["first"],"args":["last"]}', newId);
+    assert.ok(a.ok && b.ok);
+    assert.deepEqual(a.message.args, ['last']);
+    assert.deepEqual(b.message.args, ['last']);
+  });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, parseConfig } from '../src/daemon/config.ts';
+import { ConfigError, loadConfig, parseConfig, programProblems } from '../src/daemon/config.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures/daemon');
 const noEnv = {};
@@ -82,6 +82,67 @@ void describe('Gordon config', () => {
   void it('reports a TOML syntax error with its position', () => {
     const [p] = problems('redis_address = \n', 'g.toml');
     assert.equal(p, 'invalid TOML at line 1, column 17: Invalid TOML document: invalid value');
+  });
+});
+
+void describe('Gordon config: what Gordon kept, and no more', () => {
+  void it("failed_tasks_ttl: a type's -1 disables its failed list, 0 or unset inherits the global TTL", () => {
+    const c = parseConfig(
+      `redis_address = "h:1"
+failed_tasks_ttl = 100
+[tasks.inherit]
+script = "/bin/true"
+[tasks.zero]
+script = "/bin/true"
+failed_tasks_ttl = 0
+[tasks.off]
+script = "/bin/true"
+failed_tasks_ttl = -1
+[tasks.own]
+script = "/bin/true"
+failed_tasks_ttl = 7
+`,
+      'g.toml',
+      noEnv,
+    );
+    const ttl = Object.fromEntries(c.tasks.map((t) => [t.name, [t.failedTtlSec, t.deadLetterTtlMs]]));
+    // Dead letters live as long as the failed list; without a failed list, one day.
+    assert.deepEqual(ttl, {
+      inherit: [100, 100_000],
+      zero: [100, 100_000],
+      off: [0, 86_400_000],
+      own: [7, 7000],
+    });
+    const noGlobal = parseConfig(
+      'redis_address = "h:1"\nfailed_tasks_ttl = -1\n[tasks.a]\nscript = "/bin/true"\n',
+      'g.toml',
+      noEnv,
+    );
+    assert.equal(noGlobal.tasks[0]?.failedTtlSec, 0);
+  });
+
+  void it('keeps 16 MiB of output by default, stores no results unless results = true', () => {
+    const c = parseConfig('redis_address = "h:1"\n[tasks.a]\nscript = "/bin/true"\n', 'g.toml', noEnv);
+    assert.equal(c.tasks[0]?.maxOutputBytes, 16 * 1024 * 1024);
+    assert.equal(c.storeResults, false);
+    const asked = parseConfig(
+      'redis_address = "h:1"\nresults = true\n[tasks.a]\nscript = "/bin/true"\nmax_output = 10\n',
+      'g.toml',
+      noEnv,
+    );
+    assert.equal(asked.storeResults, true);
+    assert.equal(asked.tasks[0]?.maxOutputBytes, 10);
+    const goophry = parseConfig(
+      '{"RedisAddress":"h:1","Tasks":[{"Type":"a","Script":"/bin/true"}]}',
+      'c.json',
+      noEnv,
+    );
+    assert.equal(goophry.storeResults, false);
+    assert.equal(goophry.tasks[0]?.maxOutputBytes, 16 * 1024 * 1024);
+    const errand = parseConfig('[[tasks]]\nname = "a"\nprogram = "/bin/true"\n', 'e.toml', noEnv);
+    assert.equal(errand.storeResults, true);
+    assert.equal(errand.tasks[0]?.maxOutputBytes, 65536);
+    assert.equal(errand.tasks[0]?.deadLetterTtlMs, undefined);
   });
 });
 
@@ -170,7 +231,7 @@ failure = "sometimes"
 program = "/bin/true"
 `);
     assert.deepEqual(found, [
-      'brokr: unknown key',
+      'brokr: unknown key (did you mean "broker"?)',
       'tasks[1].failure: must be one of "exit-code", "gordon" (got "sometimes")',
       'tasks[1].timeout: must be a positive number of seconds or a duration like "30s" or "500ms" (got "abc")',
       'tasks[1].concurrency: must be a number >= 1 (got 0)',
@@ -178,12 +239,64 @@ program = "/bin/true"
     ]);
   });
 
-  void it('a missing module is an error; a missing program only a note', () => {
+  void it('a missing module is an error; a program that cannot run is a problem of its own', () => {
     assert.deepEqual(problems('modules = ["./nope.js"]\n', '/tmp/errand.toml'), [
       'modules[0]: file not found: /tmp/nope.js',
     ]);
     const c = parseConfig('[[tasks]]\nname = "a"\nprogram = "/nonexistent/run.sh"\n', 'e.toml', noEnv);
-    assert.deepEqual(c.warnings, ['task "a": program /nonexistent/run.sh does not exist']);
+    assert.deepEqual(c.warnings, []);
+    assert.deepEqual(programProblems(c, noEnv), ['tasks[0].program: /nonexistent/run.sh does not exist']);
+  });
+
+  void it('reports every problem of a task at once, even when its command is missing', () => {
+    assert.deepEqual(problems('[[tasks]]\nname = "a"\ntimeout = "abc"\n'), [
+      'tasks[0]: needs command = ["program", "arg", ...] or program = "..."',
+      'tasks[0].timeout: must be a positive number of seconds or a duration like "30s" or "500ms" (got "abc")',
+    ]);
+    assert.deepEqual(problems('shutdown_timout = 3\nconcurency = 2\nzzz = 1\n'), [
+      'shutdown_timout: unknown key (did you mean "shutdown_timeout"?)',
+      'concurency: unknown key (did you mean "concurrency"?)',
+      'zzz: unknown key',
+    ]);
+    // Gordon configs ignore unknown keys, as Gordon did, but say what was probably meant.
+    const g = parseConfig(
+      'redis_address = "h:1"\nfailed_task_ttl = 5\n[tasks.a]\nscript = "/bin/true"\nworkerz = 2\n',
+      'g.toml',
+      noEnv,
+    );
+    assert.deepEqual(g.warnings, [
+      'failed_task_ttl: unknown key (did you mean "failed_tasks_ttl"?) (ignored)',
+      'tasks.a.workerz: unknown key (did you mean "workers"?) (ignored)',
+    ]);
+  });
+
+  void it('-t checks: a program must exist and be executable, or be found in PATH', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'errand-prog-'));
+    writeFileSync(join(dir, 'plain.sh'), '#!/bin/sh\n', { mode: 0o644 });
+    writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    const c = parseConfig(
+      `error_script = "no-such-notifier"
+[[tasks]]
+name = "a"
+program = "./plain.sh"
+[[tasks]]
+name = "b"
+command = ["./run.sh"]
+[[tasks]]
+name = "c"
+program = "sh"
+[[tasks]]
+name = "d"
+program = "no-such-program-xyz"
+`,
+      join(dir, 'errand.toml'),
+      noEnv,
+    );
+    assert.deepEqual(programProblems(c, { PATH: '/usr/bin:/bin' }), [
+      `tasks[0].program: ${dir}/plain.sh is not executable (chmod +x ${dir}/plain.sh)`,
+      'tasks[3].program: "no-such-program-xyz" is not found in PATH (or is not executable there)',
+      'error_script: "no-such-notifier" is not found in PATH (or is not executable there)',
+    ]);
   });
 
   void it('a missing file is an error naming it', () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -155,6 +156,21 @@ void describe('Goophry config, end to end', () => {
       404,
       'a pattern without a trailing slash is exact',
     );
-    await assert.rejects(fetch(`http://127.0.0.1:${port}/testpattern`), 'plain HTTP is not served');
+    // Plain HTTP to the HTTPS port gets Go's answer, byte for byte, as from Goophry.
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write('GET /testpattern HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
+      );
+      socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
+      socket.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+      });
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+    });
+    assert.equal(answer, 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+    // And HTTPS still works on the same port afterwards.
+    assert.equal((await httpsGet('/testpattern')).status, 200);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RunRequest, runCommand } from '../src/daemon/command-runner.ts';
+import { FifoPool } from '../src/daemon/fifo-pool.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures/daemon');
 
@@ -53,10 +54,35 @@ void describe('runCommand, Gordon failure rule', () => {
     assert.equal(out.error, 'test output');
   });
 
-  void it('stderr output alone does not fail the task', async () => {
+  void it('stderr output alone does not fail the task; it goes to /dev/null, as under Gordon', async () => {
     const out = await run(join(fixtures, 'stderr-only.sh'), []);
     assert.equal(out.error, undefined);
-    assert.match(out.stderr, /this goes to stderr/);
+    assert.equal(out.stderr, '');
+  });
+
+  void it('a script may write to /dev/stderr and /dev/stdout (real pipes, as under Gordon)', async () => {
+    const pipes = new FifoPool();
+    try {
+      const ok = await run(join(fixtures, 'dev-fd.sh'), [], { pipes });
+      assert.equal(ok.error, undefined);
+      const out = await run(join(fixtures, 'dev-fd.sh'), ['out'], { pipes });
+      assert.equal(out.error, 'x\n');
+      // The exit-code rule keeps stderr, through a pipe too.
+      const kept = await run(join(fixtures, 'dev-fd.sh'), [], { pipes, failure: 'exit-code' });
+      assert.equal(kept.error, undefined);
+      assert.equal(kept.stderr, 'warn\n');
+      // Pipes are reused: many runs, few FIFOs.
+      for (let i = 0; i < 20; i++) assert.equal((await run('printf', [`${i}`], { pipes })).error, `${i}`);
+    } finally {
+      pipes.close();
+    }
+  });
+
+  void it("E2BIG and a NUL byte in an argument give Go's fork/exec wording", async () => {
+    const huge = await run('/bin/echo', ['a'.repeat(200_000)]);
+    assert.equal(huge.error, 'fork/exec /bin/echo: argument list too long');
+    const nul = await run('/bin/echo', ['nul\u0000x']);
+    assert.equal(nul.error, 'fork/exec /bin/echo: invalid argument');
   });
 
   void it('exit 3 with output gives "exit status 3"', async () => {

@@ -1,8 +1,8 @@
 /** What `send`, `status` and `failed` share: the config, and an Errand that routes as the daemon does. */
-import { existsSync } from 'node:fs';
 import type { Errand } from '../core/errand.ts';
 import { ConfigError, type DaemonConfig, loadConfig, parseConfig } from '../daemon/config.ts';
 import { errandFor, registerCommandTasks } from '../daemon/daemon.ts';
+import { DEFAULT_CONFIGS, findDefaultConfig } from '../daemon/paths.ts';
 import { type Io, type Options, str, UsageError } from './args.ts';
 
 export const confOption: Options = {
@@ -10,11 +10,10 @@ export const confOption: Options = {
   broker: { type: 'string', short: 'b' },
 };
 
-export const confHelp = `  -c, --conf PATH      config file (default ./errand.toml; optional when a broker is given)
+export const confHelp = `  -c, --conf PATH      config file (default: the first of ${DEFAULT_CONFIGS.join(', ')} here;
+                       optional when a broker is given)
   -b, --broker URL     broker URL; overrides the config's and $ERRAND_BROKER
 `;
-
-const DEFAULT_CONFIG = './errand.toml';
 
 /** Thrown for a problem already explained to the user: exit status 1. */
 export class CommandFailed extends Error {
@@ -22,7 +21,7 @@ export class CommandFailed extends Error {
 }
 
 /**
- * The config of `--conf` (or ./errand.toml). Without a config file, a broker from `--broker` or
+ * The config of `--conf` (or the first default config file here, as `errand worker` reads). Without one, a broker from `--broker` or
  * `$ERRAND_BROKER` is enough: the client then knows no command tasks, so names go to "default"
  * unless `--queue` says otherwise.
  */
@@ -31,15 +30,16 @@ export function openConfig(values: Record<string, unknown>, io: Io): DaemonConfi
   const broker = str(values.broker);
   const env = broker ? { ...io.env, ERRAND_BROKER: broker } : io.env;
   try {
-    if (file === undefined && !existsSync(DEFAULT_CONFIG)) {
+    const chosen = file ?? findDefaultConfig();
+    if (chosen === undefined) {
       if (!env.ERRAND_BROKER && !env.REDIS_URL) {
         throw new CommandFailed(
-          `no config file ${DEFAULT_CONFIG}: pass --conf FILE, or name the broker with --broker URL or $ERRAND_BROKER`,
+          `no config file (none of ${DEFAULT_CONFIGS.join(', ')} is here): pass --conf FILE, or name the broker with --broker URL or $ERRAND_BROKER`,
         );
       }
-      return parseConfig('', DEFAULT_CONFIG, env);
+      return parseConfig('', 'errand.toml', env);
     }
-    return loadConfig(file ?? DEFAULT_CONFIG, env);
+    return loadConfig(chosen, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new CommandFailed(`configuration is invalid (${err.file}):\n  ${err.problems.join('\n  ')}`);

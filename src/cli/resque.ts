@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Errand } from '../core/errand.ts';
 import { ErrandConfigError } from '../core/errors.ts';
-import { loadModules } from '../daemon/daemon.ts';
+import { loadModules } from '../daemon/modules.ts';
 import { resque } from '../resque/index.ts';
 import { type Io, type Options, parse, str, strs, UsageError } from './args.ts';
 
@@ -72,7 +72,7 @@ export async function resqueCommand(argv: readonly string[], io: Io): Promise<nu
     throw new UsageError(`-uri must be a redis:// or rediss:// URL (got ${JSON.stringify(uri)})`);
 
   const errand = new Errand({ broker: uri });
-  await loadModules(errand, modules);
+  await loadModules(errand, modules, process.cwd());
   const r = resque(errand, { namespace: str(values.namespace) ?? 'resque:' });
   let worker: ReturnType<typeof r.worker>;
   try {

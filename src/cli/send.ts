@@ -97,6 +97,12 @@ export async function sendCommand(argv: readonly string[], io: Io): Promise<numb
   const delayMs = millis('--delay', values.delay);
   const timeoutMs = millis('--timeout', values.timeout);
   const config = openConfig(values, io);
+  // Gordon/Goophry daemons store no results unless asked: a wait would never end.
+  if (values.wait && !config.storeResults) {
+    throw new CommandFailed(
+      `--wait needs the task's result, and the daemon of this ${config.flavour} config stores none: add results = true to ${config.file}`,
+    );
+  }
   const errand = clientErrand(config);
   try {
     const queue = queueOfTask(errand, task, str(values.queue));

@@ -1,7 +1,9 @@
 /** `errand status`: each queue's depths, running and failed counts, and the live daemons. */
+import { dirname } from 'node:path';
 import type { Errand } from '../core/errand.ts';
 import type { DaemonConfig } from '../daemon/config.ts';
-import { isRedisUrl, loadModules } from '../daemon/daemon.ts';
+import { isRedisUrl } from '../daemon/daemon.ts';
+import { loadModules } from '../daemon/modules.ts';
 import type { DaemonPresence } from '../daemon/presence.ts';
 import { SideRedis } from '../daemon/side-redis.ts';
 import { type Io, type Options, parse, strs } from './args.ts';
@@ -44,7 +46,7 @@ async function moduleQueues(errand: Errand, config: DaemonConfig, io: Io): Promi
   if (config.modules.length === 0) return [];
   const commandNames = new Set(config.tasks.map((t) => t.name));
   try {
-    await loadModules(errand, config.modules);
+    await loadModules(errand, config.modules, dirname(config.file));
   } catch (err) {
     io.err(`errand status: the queues of module handlers are not shown: ${(err as Error).message}\n`);
   }

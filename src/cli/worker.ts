@@ -1,7 +1,10 @@
 /** `errand worker`: run the daemon from a config file (Gordon's and Goophry's flags accepted). */
-import { ConfigError, loadConfig } from '../daemon/config.ts';
+import { existsSync } from 'node:fs';
+import { ConfigError, type DaemonConfig, loadConfig, programProblems } from '../daemon/config.ts';
 import { Daemon } from '../daemon/daemon.ts';
-import { type LogFormat, Logger } from '../daemon/logger.ts';
+import { LOG_FORMATS, type LogFormat, Logger } from '../daemon/logger.ts';
+import { watchParent } from '../daemon/parent.ts';
+import { DEFAULT_CONFIGS, findDefaultConfig } from '../daemon/paths.ts';
 import { ERRAND_VERSION } from '../daemon/version.ts';
 import { type Io, type Options, parse, str, UsageError } from './args.ts';
 
@@ -15,24 +18,39 @@ export const workerOptions: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
+/** Looked for in the working directory, in this order, when no -c is given. */
 export const workerHelp = `Usage: errand worker [options]
 
 Runs the daemon: the task types of the config file (commands, and handlers from modules).
 Reads Errand's errand.toml (or .yaml/.json), a Gordon 1.6 TOML config or a Goophry JSON config.
 
 Options (Go's single-dash spellings such as -conf, -logfile, -test, -verbose, -version also work):
-  -c, --conf PATH        config file (default ./errand.toml)
+  -c, --conf PATH        config file; without it the first of ${DEFAULT_CONFIGS.join(', ')}
+                         found in the working directory
   -l, --logfile PATH     log to this file instead of the config's logfile ("" = stdout)
-  -t, --test             check the config, print "Configuration is valid" or the problems; exit 0 or 1
+  -t, --test             check the config (and that its programs can run), print
+                         "Configuration is valid" or every problem; exit 0 or 1
   -v, --verbose          add debug lines to the log
-      --log-format FMT   "text" (default) or "json": one line per event
+      --log-format FMT   "text", "json", "gordon" or "goophry"; default "gordon" for a Gordon
+                         config, "goophry" for a Goophry config (as those daemons log), else "text"
   -V, --version          print the version and exit
   -h, --help             show this help
 
 Environment: ERRAND_BROKER, then REDIS_URL, override the broker URL of the config.
-Signals: SIGTERM/SIGINT drain running tasks up to the config's shutdown_timeout; a second
+Signals: SIGTERM/SIGINT/SIGHUP drain running tasks up to the config's shutdown_timeout; a second
 signal stops at once, killing the commands' process groups and handing their tasks back.
+Started by npm (npx errand worker), the daemon also stops when npm exits. Under a supervisor,
+run it directly: exec node_modules/.bin/errand worker ...
 `;
+
+/** The config file to read: -c, else the first default name present (else errand.toml, reported as missing). */
+function configFile(flag: string | undefined): string {
+  if (flag !== undefined) return flag;
+  return findDefaultConfig() ?? 'errand.toml';
+}
+
+const defaultFormat = (config: DaemonConfig): LogFormat =>
+  config.flavour === 'errand' ? 'text' : config.flavour;
 
 /** Runs until a signal stops the daemon; resolves with the exit status. */
 export async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -45,22 +63,34 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     io.out(`errand version ${ERRAND_VERSION}\n`);
     return 0;
   }
-  const format = str(values['log-format']) ?? 'text';
-  if (format !== 'text' && format !== 'json') {
-    throw new UsageError(`--log-format must be "text" or "json" (got ${JSON.stringify(format)})`);
+  const formatFlag = str(values['log-format']);
+  if (formatFlag !== undefined && !(LOG_FORMATS as readonly string[]).includes(formatFlag)) {
+    throw new UsageError(
+      `--log-format must be one of ${LOG_FORMATS.map((f) => `"${f}"`).join(', ')} (got ${JSON.stringify(formatFlag)})`,
+    );
   }
-  const file = str(values.conf) ?? './errand.toml';
-  let config: ReturnType<typeof loadConfig>;
+  const file = configFile(str(values.conf));
+  const invalid = (where: string, problems: readonly string[]): number => {
+    const lines = problems.map((p) => `  ${p}`).join('\n');
+    if (values.test) io.out(`Configuration is invalid (${where}):\n${lines}\n`);
+    else io.err(`errand: configuration is invalid (${where}):\n${lines}\n`);
+    return 1;
+  };
+  let config: DaemonConfig;
   try {
     config = loadConfig(file, io.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const lines = err.problems.map((p) => `  ${p}`).join('\n');
-    if (values.test) io.out(`Configuration is invalid (${err.file}):\n${lines}\n`);
-    else io.err(`errand: configuration is invalid (${err.file}):\n${lines}\n`);
-    return 1;
+    if (str(values.conf) === undefined && !existsSync(file)) {
+      return invalid(err.file, [
+        `no config file: none of ${DEFAULT_CONFIGS.join(', ')} is here; use -c PATH`,
+      ]);
+    }
+    return invalid(err.file, err.problems);
   }
+  const unrunnable = programProblems(config, io.env);
   if (values.test) {
+    if (unrunnable.length > 0) return invalid(config.file, unrunnable);
     io.out('Configuration is valid\n');
     for (const w of config.warnings) io.out(`  note: ${w}\n`);
     return 0;
@@ -68,18 +98,24 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const logfile = str(values.logfile) ?? config.logfile;
   let log: Logger;
   try {
-    log = new Logger({ format: format as LogFormat, verbose: values.verbose === true, file: logfile });
+    log = new Logger({
+      format: (formatFlag as LogFormat | undefined) ?? defaultFormat(config),
+      verbose: values.verbose === true,
+      file: logfile,
+    });
   } catch (err) {
     io.err(`errand: cannot open logfile ${logfile}: ${(err as Error).message}\n`);
     return 1;
   }
+  // A missing program is only noted at start: it may be deployed later, and each run reports it.
+  for (const p of unrunnable) log.warn(`config: ${p}`);
   const daemon = new Daemon(config, log);
   let signals = 0;
   let requestStop: () => void = () => undefined;
-  const stopRequested = new Promise<void>((resolve) => {
-    requestStop = resolve;
+  const stopRequested = new Promise<'stop'>((resolve) => {
+    requestStop = () => resolve('stop');
   });
-  const onSignal = (sig: NodeJS.Signals): void => {
+  const onSignal = (sig: NodeJS.Signals | 'parent exited'): void => {
     signals++;
     log.info('Received signal', { signal: sig });
     if (signals === 1) requestStop();
@@ -87,21 +123,30 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onSignal);
+  // npm (npx errand worker) exits on SIGTERM without waiting for us: stop with it, not as an orphan.
+  const unwatch = io.env.npm_command ? watchParent(() => onSignal('parent exited')) : () => undefined;
   // The workers' sockets may be idle while Redis is down: keep the process alive until told to stop.
   const keepAlive = setInterval(() => undefined, 3_600_000);
+  const starting = daemon.start();
   try {
-    await daemon.start();
+    // A signal while the broker is still out of reach stops the start-up wait too.
+    await Promise.race([starting, stopRequested]);
     await stopRequested;
     await daemon.stop();
+    await starting;
     return 0;
   } catch (err) {
     log.error('daemon failed', { error: (err as Error).message });
     await daemon.stop().catch(() => undefined);
     return 1;
   } finally {
+    starting.catch(() => undefined);
+    unwatch();
     clearInterval(keepAlive);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onSignal);
     log.close();
   }
 }

@@ -1,10 +1,14 @@
 /**
  * Runs one command the way Gordon did: argv without a shell, its own process group,
- * stdin from /dev/null, stdout and stderr captured (bounded). On abort (timeout or
+ * stdin from /dev/null, stdout (and stderr, except under Gordon's rule, where it goes to
+ * /dev/null as under Gordon) captured through real pipes, bounded. On abort (timeout or
  * shutdown) the whole group gets SIGTERM, then SIGKILL after a grace period.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { FailureRule } from './config-types.ts';
+import type { FifoPool, Pipe } from './fifo-pool.ts';
 
 export interface RunRequest {
   readonly program: string;
@@ -18,6 +22,8 @@ export interface RunRequest {
   readonly signal?: AbortSignal | undefined;
   /** Called with the child's pid once it runs (the pid is also its process-group id). */
   readonly onSpawn?: ((pid: number) => void) | undefined;
+  /** Real pipes for stdout and stderr; without it the child gets Node's socket pairs. */
+  readonly pipes?: FifoPool | undefined;
 }
 
 export interface RunOutcome {
@@ -60,6 +66,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EACCES: 'permission denied',
   ENOTDIR: 'not a directory',
   ENOEXEC: 'exec format error',
+  E2BIG: 'argument list too long',
 };
 
 /** Go's `signal: killed` / `signal: terminated` wording. */
@@ -96,7 +103,31 @@ function describeFailure(
 /** How long to wait for the pipes to close after the child exits (a background grandchild may hold them). */
 const PIPE_DRAIN_MS = 1000;
 
-export function runCommand(req: RunRequest): Promise<RunOutcome> {
+/** Go's wording for a program that could not be started. */
+function spawnFailure(program: string, err: NodeJS.ErrnoException): string {
+  // Node refuses arguments and env values with NUL bytes before exec; Go's exec says EINVAL.
+  if (err.code === 'ERR_INVALID_ARG_VALUE' && /null bytes/.test(err.message))
+    return `fork/exec ${program}: invalid argument`;
+  const why = (err.code && ERRNO_TEXT[err.code]) ?? err.message;
+  return `fork/exec ${program}: ${why}`;
+}
+
+/** Where one output stream of the child goes: a pipe of ours, Node's socket pair, or nowhere. */
+type Sink = { kind: 'fifo'; pipe: Pipe } | { kind: 'node' } | { kind: 'ignore' };
+
+async function sinkFor(pool: FifoPool | undefined, wanted: boolean): Promise<Sink> {
+  if (!wanted) return { kind: 'ignore' };
+  const pipe = await pool?.open();
+  return pipe ? { kind: 'fifo', pipe } : { kind: 'node' };
+}
+
+const stdioOf = (sink: Sink): number | 'pipe' | 'ignore' =>
+  sink.kind === 'fifo' ? sink.pipe.writeFd : sink.kind === 'node' ? 'pipe' : 'ignore';
+
+export async function runCommand(req: RunRequest): Promise<RunOutcome> {
+  // Gordon discarded stderr (it went to /dev/null); under its rule stderr never counts anyway.
+  const out = await sinkFor(req.pipes, true);
+  const err = await sinkFor(req.pipes, req.failure !== 'gordon');
   return new Promise((resolvePromise) => {
     const stdout = new BoundedBuffer(req.maxOutputBytes);
     const stderr = new BoundedBuffer(req.maxOutputBytes);
@@ -104,14 +135,18 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
+    let exited = false;
+    let exitCode: number | null = null;
+    let exitSignal: NodeJS.Signals | null = null;
+    const ended = { out: false, err: err.kind === 'ignore' };
 
-    const child = spawn(req.program, [...req.args], {
-      shell: false,
-      detached: true, // own process group (setsid), so signals reach the whole tree
-      env: req.env as NodeJS.ProcessEnv,
-      cwd: req.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const closeWriteEnds = (): void => {
+      for (const sink of [out, err]) if (sink.kind === 'fifo') closeSync(sink.pipe.writeFd);
+    };
+    const releasePipes = (): void => {
+      if (out.kind === 'fifo') req.pipes?.release(out.pipe, ended.out);
+      if (err.kind === 'fifo') req.pipes?.release(err.pipe, ended.err);
+    };
 
     const finish = (outcome: RunOutcome): void => {
       if (settled) return;
@@ -119,36 +154,38 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
       clearTimeout(killTimer);
       clearTimeout(drainTimer);
       req.signal?.removeEventListener('abort', onAbort);
+      releasePipes();
       resolvePromise(outcome);
     };
 
+    let child: ChildProcess | undefined;
     const onAbort = (): void => {
-      if (aborted || child.pid === undefined) return;
+      const pid = child?.pid;
+      if (aborted || pid === undefined) return;
       aborted = true;
-      killGroup(child.pid, 'SIGTERM');
-      const pid = child.pid;
+      killGroup(pid, 'SIGTERM');
       killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), req.killGraceMs);
       killTimer.unref();
     };
 
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      // Spawn failed (no such program, no permission, bad cwd).
-      const why = (err.code && ERRNO_TEXT[err.code]) ?? err.message;
-      finish({
-        error: `fork/exec ${req.program}: ${why}`,
-        exitCode: null,
-        signal: null,
-        stdout: '',
-        stderr: '',
-        aborted,
+    try {
+      child = spawn(req.program, [...req.args], {
+        shell: false,
+        detached: true, // own process group (setsid), so signals reach the whole tree
+        env: req.env as NodeJS.ProcessEnv,
+        cwd: req.cwd,
+        stdio: ['ignore', stdioOf(out), stdioOf(err)],
       });
-    });
+    } catch (e) {
+      closeWriteEnds();
+      // No process holds the write ends: the pipes are clean.
+      ended.out = ended.err = true;
+      finish(failedToStart(spawnFailure(req.program, e as NodeJS.ErrnoException)));
+      return;
+    }
+    // The child has its copies of the write ends now; ours would keep the pipes from ending.
+    closeWriteEnds();
 
-    let exitCode: number | null = null;
-    let exitSignal: NodeJS.Signals | null = null;
     const complete = (): void =>
       finish({
         error: describeFailure(req.failure, exitCode, exitSignal, stdout, stderr),
@@ -158,19 +195,43 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
         stderr: stderr.text(),
         aborted,
       });
+    const maybeComplete = (): void => {
+      if (exited && ended.out && ended.err) complete();
+    };
+
+    const read = (sink: Sink, stream: Readable | null, into: BoundedBuffer, which: 'out' | 'err'): void => {
+      const source = sink.kind === 'fifo' ? sink.pipe.reader : sink.kind === 'node' ? stream : null;
+      if (!source) return;
+      source.on('data', (c: Buffer) => into.push(c));
+      source.on('error', () => undefined);
+      source.on('close', () => {
+        ended[which] = true;
+        maybeComplete();
+      });
+    };
+    read(out, child.stdout, stdout, 'out');
+    read(err, child.stderr, stderr, 'err');
+
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      // Spawn failed (no such program, no permission, bad cwd, argument list too long).
+      if (child.pid === undefined) ended.out = ended.err = true;
+      finish({ ...failedToStart(spawnFailure(req.program, e)), aborted });
+    });
 
     child.on('exit', (code, sig) => {
+      exited = true;
       exitCode = code;
       exitSignal = sig;
+      maybeComplete();
+      if (settled) return;
       // The pipes normally close right after; if a grandchild keeps them open, stop waiting.
       drainTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
         complete();
       }, PIPE_DRAIN_MS);
       drainTimer.unref();
     });
-    child.on('close', () => complete());
 
     if (child.pid !== undefined) {
       req.onSpawn?.(child.pid);
@@ -179,3 +240,12 @@ export function runCommand(req: RunRequest): Promise<RunOutcome> {
     }
   });
 }
+
+const failedToStart = (error: string): RunOutcome => ({
+  error,
+  exitCode: null,
+  signal: null,
+  stdout: '',
+  stderr: '',
+  aborted: false,
+});

@@ -8,6 +8,7 @@
 import type { TaskContext } from '../core/context.ts';
 import { runCommand } from './command-runner.ts';
 import type { CommandTaskConfig } from './config-types.ts';
+import type { FifoPool } from './fifo-pool.ts';
 
 export class CommandFailedError extends Error {
   override readonly name = 'CommandFailed';
@@ -15,9 +16,16 @@ export class CommandFailedError extends Error {
 
 export interface CommandHooks {
   /** A run of this type starts (for the stats counters and logs). */
-  started(task: CommandTaskConfig, id: string, args: readonly string[]): void;
+  started(
+    task: CommandTaskConfig,
+    id: string,
+    args: readonly string[],
+    env: Readonly<Record<string, string>>,
+  ): void;
   /** The child's pid (= its process group) while it runs; undefined once it has exited. */
   child(id: string, pid: number | undefined): void;
+  /** Real pipes for the children's output. */
+  readonly pipes?: FifoPool | undefined;
 }
 
 const toArg = (a: unknown): string => (typeof a === 'string' ? a : (JSON.stringify(a) ?? String(a)));
@@ -29,7 +37,7 @@ export function commandHandler(task: CommandTaskConfig, hooks: CommandHooks) {
     ...rawArgs: unknown[]
   ): Promise<string | undefined> {
     const args = rawArgs.map(toArg);
-    hooks.started(task, this.id, args);
+    hooks.started(task, this.id, args, this.message.env ?? {});
     try {
       const outcome = await runCommand({
         program: task.program,
@@ -41,6 +49,7 @@ export function commandHandler(task: CommandTaskConfig, hooks: CommandHooks) {
         failure: task.failure,
         signal: this.signal,
         onSpawn: (pid) => hooks.child(this.id, pid),
+        pipes: hooks.pipes,
       });
       if (outcome.aborted && this.signal.reason instanceof Error) throw this.signal.reason;
       if (outcome.error !== undefined) throw new CommandFailedError(outcome.error);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import type { BackoffSpec } from '../core/backoff.ts';
 import { isPlainObject, type Plain, type Reader } from './config-reader.ts';
 import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
+import { isTypeScript, typeScriptProblem } from './modules.ts';
 import { resolveFrom } from './paths.ts';
 
 const TOP_KEYS = [
@@ -57,8 +58,13 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
   }
   const errorProgram = r.string(raw, '', 'error_script');
   const modules = (r.stringArray(raw, '', 'modules') ?? []).map((m) => resolveFrom(dir, m));
-  for (const [i, m] of modules.entries())
+  for (const [i, m] of modules.entries()) {
     if (!existsSync(m)) r.problem(`modules[${i}]`, `file not found: ${m}`);
+    else if (isTypeScript(m)) {
+      const problem = typeScriptProblem(dir);
+      if (problem) r.problem(`modules[${i}]`, `${m} ${problem}`);
+    }
+  }
   return {
     flavour: 'errand',
     file,
@@ -80,6 +86,7 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
     stats: readStats(raw, dir, r),
     leaseMs: r.duration(raw, '', 'lease', true) ?? DEFAULTS.leaseMs,
     shutdownMs: r.duration(raw, '', 'shutdown_timeout', false) ?? DEFAULTS.shutdownMs,
+    storeResults: true,
     warnings: r.warnings,
   };
 }
@@ -130,20 +137,29 @@ function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTask
   const cwd = r.string(t, base, 'cwd');
   const backoff = readBackoff(t, base, r);
   const failure = r.oneOf(t, base, 'failure', ['exit-code', 'gordon'] as const) ?? 'exit-code';
+  // Every key is checked before giving up on the task, so one run reports every problem.
+  const queue = r.string(t, base, 'queue');
+  const env = r.stringMap(t, base, 'env') ?? {};
+  const timeoutMs = r.duration(t, base, 'timeout', true);
+  const killGraceMs = r.duration(t, base, 'kill_grace', false) ?? DEFAULTS.killGraceMs;
+  const concurrency = r.number(t, base, 'concurrency', { int: true, min: 1 }) ?? DEFAULTS.concurrency;
+  const retries = r.number(t, base, 'retries', { int: true, min: 0 }) ?? 0;
+  const maxOutputBytes = r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.maxOutputBytes;
   if (!name || !program) return undefined;
   return {
     name,
-    queue: r.string(t, base, 'queue') || name,
+    queue: queue || name,
     program: resolveProgram(dir, program),
+    programKey: `${base}.${command ? 'command' : 'program'}`,
     args,
     cwd: cwd ? resolveFrom(dir, cwd) : undefined,
-    env: r.stringMap(t, base, 'env') ?? {},
-    timeoutMs: r.duration(t, base, 'timeout', true),
-    killGraceMs: r.duration(t, base, 'kill_grace', false) ?? DEFAULTS.killGraceMs,
-    concurrency: r.number(t, base, 'concurrency', { int: true, min: 1 }) ?? DEFAULTS.concurrency,
-    retries: r.number(t, base, 'retries', { int: true, min: 0 }) ?? 0,
+    env,
+    timeoutMs,
+    killGraceMs,
+    concurrency,
+    retries,
     backoff,
-    maxOutputBytes: r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.maxOutputBytes,
+    maxOutputBytes,
     failure,
     failedTtlSec: 0,
   };

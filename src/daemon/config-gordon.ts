@@ -10,7 +10,7 @@ import { isPlainObject, join, type Plain, type Reader } from './config-reader.ts
 import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
 import { resolveFrom } from './paths.ts';
 
-const EXTENSION_KEYS = ['broker', 'prefix', 'lease', 'shutdown_timeout'] as const;
+const EXTENSION_KEYS = ['broker', 'prefix', 'lease', 'shutdown_timeout', 'results'] as const;
 const TASK_EXTENSION_KEYS = ['retries', 'timeout', 'kill_grace', 'max_output', 'cwd'] as const;
 const INTERVAL_KEYS = ['interval_min', 'interval_max', 'interval_factor'] as const;
 const BACKOFF_KEYS = ['backoff_enabled', 'backoff_min', 'backoff_max', 'backoff_factor'] as const;
@@ -36,7 +36,7 @@ function commonTaskFields(t: Plain, base: string, dir: string, r: Reader) {
     // Gordon never re-runs a failed task; keep that unless the config asks for retries.
     retries: r.number(t, base, 'retries', { int: true, min: 0 }) ?? 0,
     backoff: undefined,
-    maxOutputBytes: r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.maxOutputBytes,
+    maxOutputBytes: r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.gordonMaxOutputBytes,
     failure: 'gordon' as const,
   };
 }
@@ -48,14 +48,26 @@ function workers(t: Plain, base: string, key: string, r: Reader): number {
   return Math.max(1, n ?? 1);
 }
 
-function ttl(t: Plain, base: string, key: string, r: Reader): number {
-  const n = r.number(t, base, key, { int: true }) ?? 0;
-  if (n < 0) {
+/** A failed-list TTL as written: undefined when unset, negative = no failed list. */
+function ttl(t: Plain, base: string, key: string, r: Reader): number | undefined {
+  const n = r.number(t, base, key, { int: true });
+  if (n !== undefined && n < 0)
     r.warnings.push(`${join(base, key)}: negative TTL ${n} disables the failed list`);
-    return 0;
-  }
   return n;
 }
+
+/**
+ * Gordon: a type's own TTL when it is not 0 (negative: no failed list), else the global one.
+ * Returns seconds, 0 = no failed list.
+ */
+function effectiveTtl(own: number | undefined, global: number | undefined): number {
+  const n = own !== undefined && own !== 0 ? own : (global ?? 0);
+  return Math.max(0, n);
+}
+
+/** Dead letters live as long as the failed list would, so the daemon keeps no more than Gordon did. */
+const deadLetterTtlMs = (failedTtlSec: number): number =>
+  failedTtlSec > 0 ? failedTtlSec * 1000 : DEFAULTS.gordonDeadLetterTtlMs;
 
 export function readGordonConfig(raw: Plain, file: string, dir: string, r: Reader): DaemonConfig {
   const known = [
@@ -105,14 +117,16 @@ export function readGordonConfig(raw: Plain, file: string, dir: string, r: Reade
     for (const k of ['backoff_min', 'backoff_max', 'backoff_factor']) r.number(t, base, k);
     const script = r.string(t, base, 'script');
     if (!script) r.problem(join(base, 'script'), 'is required (the program to run for this task type)');
-    const own = ttl(t, base, 'failed_tasks_ttl', r);
+    const failedTtlSec = effectiveTtl(ttl(t, base, 'failed_tasks_ttl', r), globalTtl);
     const task: CommandTaskConfig = {
       ...commonTaskFields(t, base, dir, r),
       name: type,
       queue: type,
       program: resolveFrom(dir, script ?? ''),
+      programKey: join(base, 'script'),
       concurrency: workers(t, base, 'workers', r),
-      failedTtlSec: own > 0 ? own : globalTtl,
+      failedTtlSec,
+      deadLetterTtlMs: deadLetterTtlMs(failedTtlSec),
     };
     if (script) tasks.push(task);
   }
@@ -185,8 +199,10 @@ export function readGoophryConfig(raw: Plain, file: string, dir: string, r: Read
       name: type,
       queue: type,
       program: resolveFrom(dir, script),
+      programKey: `${base}.Script`,
       concurrency,
-      failedTtlSec: globalTtl,
+      failedTtlSec: effectiveTtl(undefined, globalTtl),
+      deadLetterTtlMs: deadLetterTtlMs(effectiveTtl(undefined, globalTtl)),
     });
   }
   const cert = r.string(raw, '', 'StatsTLSCertFile');
@@ -245,6 +261,8 @@ function finish(raw: Plain, r: Reader, p: Parts): DaemonConfig {
     stats: p.stats,
     leaseMs: r.duration(raw, '', 'lease', true) ?? DEFAULTS.leaseMs,
     shutdownMs: r.duration(raw, '', 'shutdown_timeout', false) ?? DEFAULTS.shutdownMs,
+    // Gordon kept no results; a result key per task would only grow Redis.
+    storeResults: r.bool(raw, '', 'results') ?? false,
     warnings: r.warnings,
   };
 }

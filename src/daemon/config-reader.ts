@@ -70,7 +70,8 @@ export class Reader {
     const set = new Set(known.map((k) => (this.caseInsensitive ? k.toLowerCase() : k)));
     for (const k of Object.keys(obj)) {
       if (set.has(this.caseInsensitive ? k.toLowerCase() : k)) continue;
-      const text = `${join(base, k)}: unknown key`;
+      const near = closest(k, known);
+      const text = `${join(base, k)}: unknown key${near ? ` (did you mean "${near}"?)` : ''}`;
       if (asWarning) this.warnings.push(`${text} (ignored)`);
       else this.problems.push(text);
     }
@@ -161,6 +162,41 @@ export class Reader {
     }
     return v as T;
   }
+}
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), case-insensitive. */
+export function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) =>
+    Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1])
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  }
+  return (d[x.length] as number[])[y.length] as number;
+}
+
+/** The known key a mistyped `key` most likely meant: within 2 edits (1 for short keys), else undefined. */
+export function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const dist = editDistance(key, k);
+    if (dist < bestDistance) {
+      best = k;
+      bestDistance = dist;
+    }
+  }
+  const allowed = key.length <= 4 ? 1 : 2;
+  return bestDistance > 0 && bestDistance <= allowed ? best : undefined;
 }
 
 export const join = (base: string, key: string): string => {

@@ -18,6 +18,8 @@ export interface CommandTaskConfig {
   readonly queue: string;
   /** Program path (absolute, or looked up in PATH when it has no slash). */
   readonly program: string;
+  /** The config key the program came from, for messages (`tasks.resize.script`). */
+  readonly programKey?: string | undefined;
   /** Fixed arguments placed before the message's arguments. */
   readonly args: readonly string[];
   readonly cwd: string | undefined;
@@ -34,6 +36,11 @@ export interface CommandTaskConfig {
   readonly failure: FailureRule;
   /** Gordon/Goophry failed list TTL in seconds; 0 = no failed list. */
   readonly failedTtlSec: number;
+  /**
+   * Gordon/Goophry configs: the daemon deletes this type's dead letters older than this
+   * (Gordon kept no state but its failed lists). Undefined = kept (Errand's format).
+   */
+  readonly deadLetterTtlMs?: number | undefined;
 }
 
 export interface StatsConfig {
@@ -72,6 +79,8 @@ export interface DaemonConfig {
   readonly stats: StatsConfig | undefined;
   readonly leaseMs: number;
   readonly shutdownMs: number;
+  /** Record task states and results (Errand's format: yes; Gordon/Goophry: only with `results = true`). */
+  readonly storeResults: boolean;
   /** Accepted keys that do nothing in Errand (documented as superseded), and ignored unknown keys. */
   readonly warnings: readonly string[];
 }
@@ -79,6 +88,10 @@ export interface DaemonConfig {
 export const DEFAULTS = {
   killGraceMs: 10_000,
   maxOutputBytes: 64 * 1024,
+  /** Gordon kept all of a command's stdout; Errand bounds it, far above what a failed list should hold. */
+  gordonMaxOutputBytes: 16 * 1024 * 1024,
+  /** Dead letters of a Gordon/Goophry type without a failed list are kept this long. */
+  gordonDeadLetterTtlMs: 24 * 3_600_000,
   leaseMs: 30_000,
   shutdownMs: 30_000,
   concurrency: 1,

@@ -3,8 +3,8 @@
  * a Gordon 1.6 config or a Goophry config, told apart by their keys. Environment variables
  * `ERRAND_BROKER` then `REDIS_URL` override the broker URL.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, dirname, extname, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { readErrandConfig } from './config-errand.ts';
@@ -71,11 +71,51 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     );
   }
   if (reader.problems.length > 0) throw new ConfigError(abs, reader.problems);
-  // A missing program is only noted: it may be deployed after the config, and a run reports it anyway.
-  const notes = config.tasks
-    .filter((t) => t.program.includes('/') && !existsSync(t.program))
-    .map((t) => `task "${t.name}": program ${t.program} does not exist`);
-  return { ...config, broker, warnings: [...config.warnings, ...notes] };
+  return { ...config, broker };
+}
+
+/** Why `program` cannot be run, or undefined: it must exist and be executable, or be found in PATH. */
+export function programProblem(program: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (program.includes('/')) {
+    if (!existsSync(program)) return `${program} does not exist`;
+    if (!statSync(program).isFile()) return `${program} is not a file`;
+    try {
+      accessSync(program, constants.X_OK);
+    } catch {
+      return `${program} is not executable (chmod +x ${program})`;
+    }
+    return undefined;
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir || '.', program);
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.X_OK);
+        return undefined;
+      }
+    } catch {
+      // Not here, or not executable.
+    }
+  }
+  return `"${program}" is not found in PATH (or is not executable there)`;
+}
+
+/**
+ * The config's programs that cannot be run now. `-t` reports them as problems; at start they
+ * are only noted (a program may be deployed after the config, and each run reports it anyway).
+ */
+export function programProblems(config: DaemonConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const problems: string[] = [];
+  for (const t of config.tasks) {
+    const problem = programProblem(t.program, env);
+    if (problem) problems.push(`${t.programKey ?? `task "${t.name}"`}: ${problem}`);
+  }
+  if (config.errorScript) {
+    const key = config.flavour === 'goophry' ? 'ErrorScript' : 'error_script';
+    const problem = programProblem(config.errorScript.program, env);
+    if (problem) problems.push(`${key}: ${problem}`);
+  }
+  return problems;
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): DaemonConfig {

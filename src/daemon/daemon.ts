@@ -4,20 +4,26 @@
  * failed lists and error script on final failures and malformed entries, the stats server,
  * and presence keys for `errand status`.
  */
-import { pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
+import { reconnectDelay, sleep } from '../core/clock.ts';
 import { Errand } from '../core/errand.ts';
 import type { TaskEventBase, WorkerEvents } from '../core/worker/events.ts';
 import type { Worker } from '../core/worker/worker.ts';
 import { killGroup } from './command-runner.ts';
 import { type CommandHooks, commandHandler } from './command-task.ts';
 import type { CommandTaskConfig, DaemonConfig } from './config-types.ts';
+import { runDeadLetterSweeper } from './dead-letter-sweeper.ts';
 import { ErrorNotifier } from './error-script.ts';
+import { FifoPool } from './fifo-pool.ts';
 import { failedEntry, gordonCodec } from './gordon-codec.ts';
 import type { Logger } from './logger.ts';
-import { internalErrorText, malformedText, taskFailedText } from './notifications.ts';
+import { loadModules } from './modules.ts';
+import { goJson, internalErrorText, malformedText, taskFailedText } from './notifications.ts';
 import { runPresence } from './presence.ts';
 import { SideRedis } from './side-redis.ts';
 import { type StatsServer, startStatsServer, TaskCounter } from './stats-server.ts';
+import { type TaskLog, taskLog } from './task-log.ts';
+import { deadline, within } from './timers.ts';
 import { ERRAND_VERSION } from './version.ts';
 
 /** Infrastructure errors reach the error script at most this often (an outage repeats them). */
@@ -25,6 +31,8 @@ const INTERNAL_NOTIFY_EVERY_MS = 60_000;
 const CONNECTION_WARN_EVERY_MS = 30_000;
 /** How long past shutdown_timeout a stop may take (handing back, closing connections). */
 const STOP_GRACE_MS = 5000;
+/** One attempt to reach the broker at start is abandoned after this long. */
+const REACH_TIMEOUT_MS = 5000;
 
 export const isRedisUrl = (url: string): boolean => /^rediss?:/.test(url);
 
@@ -75,22 +83,17 @@ export function registerCommandTasks(errand: Errand, config: DaemonConfig, hooks
   }
 }
 
-/** Imports each module and calls its default (or `register`) export with the Errand instance. */
-export async function loadModules(errand: Errand, modules: readonly string[]): Promise<void> {
-  for (const [i, file] of modules.entries()) {
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; register?: unknown };
-    const register = typeof mod.default === 'function' ? mod.default : mod.register;
-    if (typeof register !== 'function') {
-      throw new Error(
-        `modules[${i}]: ${file} must export a default function (errand) => void that defines its tasks`,
-      );
-    }
-    await (register as (e: Errand) => unknown)(errand);
-  }
-}
-
 export class Daemon {
   readonly errand: Errand;
+  private readonly pipes = new FifoPool((err) =>
+    this.log.warn('Cannot make pipes for the commands; they get sockets (/dev/stdout will not open)', {
+      error: err.message,
+    }),
+  );
+  private readonly tasks: TaskLog;
+  /** Aborted when the daemon stops: ends the start-up wait for the broker and background loops. */
+  private readonly lifetime = new AbortController();
+  private sweeper: Promise<void> = Promise.resolve();
   private readonly workers: Worker[] = [];
   private readonly children = new Map<string, number>();
   private readonly counter: TaskCounter;
@@ -112,7 +115,8 @@ export class Daemon {
   ) {
     this.errand = errandFor(config, log);
     this.counter = new TaskCounter(config.tasks.map((t) => t.name));
-    this.notifier = new ErrorNotifier(config.errorScript, config.tempDir, log);
+    this.notifier = new ErrorNotifier(config.errorScript, config.tempDir, log, this.pipes);
+    this.tasks = taskLog(log);
     for (const t of config.tasks) this.byQueue.set(t.queue, t);
     this.side = isRedisUrl(config.broker)
       ? new SideRedis(config.broker, (err) => this.connectionError(err))
@@ -139,7 +143,8 @@ export class Daemon {
     const { config, log } = this;
     for (const w of config.warnings) log.info(`config: ${w}`);
     registerCommandTasks(this.errand, config, this.hooks);
-    await loadModules(this.errand, config.modules);
+    await loadModules(this.errand, config.modules, dirname(config.file));
+    for (const name of this.moduleTaskNames()) this.counter.add(name);
     if (config.stats) {
       try {
         this.stats = await startStatsServer(config.stats, config.flavour, this.counter, ERRAND_VERSION);
@@ -150,12 +155,14 @@ export class Daemon {
       }
     }
     for (const [queue, concurrency] of this.plan()) {
+      if (this.lifetime.signal.aborted) return;
       const worker = this.errand.worker({
         queues: [queue],
         concurrency,
         leaseMs: config.leaseMs,
         shutdownMs: config.shutdownMs,
         handleSignals: false,
+        results: config.storeResults,
       });
       this.listen(worker);
       await worker.start();
@@ -176,6 +183,9 @@ export class Daemon {
         this.presenceAbort.signal,
       );
     }
+    this.startSweeper();
+    // Only once the broker has answered: a daemon that cannot reach it is not up.
+    if (!(await this.reachBroker())) return;
     log.info('Up and waiting for tasks', {
       config: config.file,
       flavour: config.flavour,
@@ -183,11 +193,53 @@ export class Daemon {
     });
   }
 
+  /** Task types defined by modules (not command types). */
+  private moduleTaskNames(): string[] {
+    const commandNames = new Set(this.config.tasks.map((t) => t.name));
+    return this.errand.runtime.taskNames().filter((n) => !commandNames.has(n));
+  }
+
+  /** Waits until the broker answers (retrying with backoff); false when the daemon stopped first. */
+  private async reachBroker(): Promise<boolean> {
+    const queue = [...this.plan().keys()][0] ?? 'default';
+    const signal = this.lifetime.signal;
+    for (let failures = 0; !signal.aborted; failures++) {
+      try {
+        const stats = async () => (await this.errand.runtime.stores()).broker.stats(queue);
+        await within(stats(), REACH_TIMEOUT_MS, 'broker', signal);
+        return true;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (failures === 0) {
+          this.log.warn('Cannot reach the broker yet, retrying', { error: (err as Error).message });
+        } else this.log.debug('Cannot reach the broker yet', { error: (err as Error).message });
+        await sleep(reconnectDelay(failures), signal);
+      }
+    }
+    return false;
+  }
+
+  /** Gordon/Goophry types: dead letters older than the type's failed-list TTL are deleted. */
+  private startSweeper(): void {
+    const ttl = new Map<string, number>();
+    for (const t of this.config.tasks)
+      if (t.deadLetterTtlMs !== undefined) ttl.set(t.queue, t.deadLetterTtlMs);
+    if (ttl.size === 0) return;
+    this.sweeper = runDeadLetterSweeper(
+      this.errand,
+      ttl,
+      (queue, n) => this.log.debug('Deleted expired dead letters', { queue, count: n }),
+      (err) => this.log.debug('dead-letter sweep failed', { error: err.message }),
+      this.lifetime.signal,
+    );
+  }
+
   private readonly hooks: CommandHooks = {
-    started: (task, id, args) => {
+    started: (task, id, args, env) => {
       this.counter.started(task.name);
-      this.log.debug('Executing task', { task: task.name, id, args: JSON.stringify(args) });
+      this.tasks.started(task.name, id, args, env);
     },
+    pipes: this.pipes,
     child: (id, pid) => {
       if (pid === undefined) this.children.delete(id);
       else this.children.set(id, pid);
@@ -195,24 +247,22 @@ export class Daemon {
   };
 
   private listen(worker: Worker): void {
-    worker.on('completed', (e) =>
-      this.log.info('task completed', {
-        task: e.task,
-        id: e.id,
-        attempt: e.attempt,
-        ms: Math.round(e.durationMs),
-      }),
-    );
-    worker.on('retrying', (e) =>
-      this.log.warn('task failed, will retry', {
-        task: e.task,
-        id: e.id,
-        attempt: e.attempt,
-        error: e.error.message,
-        delay_ms: e.delayMs,
-      }),
-    );
-    worker.on('failed', (e) => this.onFailed(e));
+    // Module tasks have no start hook: each attempt is counted for the stats when it ends.
+    const countModuleTask = (e: TaskEventBase): void => {
+      if (!this.config.tasks.some((t) => t.name === e.task)) this.counter.started(e.task);
+    };
+    worker.on('completed', (e) => {
+      countModuleTask(e);
+      this.tasks.completed(e);
+    });
+    worker.on('retrying', (e) => {
+      countModuleTask(e);
+      this.tasks.retrying(e);
+    });
+    worker.on('failed', (e) => {
+      countModuleTask(e);
+      this.onFailed(e);
+    });
     worker.on('dead', (e) => this.onDead(e));
     worker.on('error', (err) => this.internalError(`broker error: ${err.message}`));
   }
@@ -220,21 +270,20 @@ export class Daemon {
   private onFailed(e: TaskEventBase & WorkerEvents['failed']): void {
     const { config } = this;
     const error = e.error.message;
-    this.log.error('task failed', { task: e.task, id: e.id, attempt: e.attempt, error });
     const task = this.byQueue.get(e.queue);
     const args = e.message.args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a)));
     const env = e.message.env ?? {};
     if (task && config.flavour !== 'errand')
       this.pushFailed(task, failedEntry(config.flavour, args, env, error));
-    const payload = JSON.stringify({ args, env });
-    this.notifier.notify(
-      taskFailedText(config.flavour, e.task, task?.program ?? e.task, payload, args, error),
-    );
+    const payload = goJson({ args, env });
+    const text = taskFailedText(config.flavour, e.task, task?.program ?? e.task, payload, args, error);
+    this.tasks.failed(e, text);
+    this.notifier.notify(text);
   }
 
   private onDead(e: WorkerEvents['dead']): void {
     const { config } = this;
-    this.log.error('malformed task', { queue: e.queue, reason: e.reason, payload: e.body });
+    this.tasks.dead(e);
     const task = this.byQueue.get(e.queue);
     if (task && config.flavour !== 'errand') {
       this.pushFailed(task, failedEntry(config.flavour, [], {}, e.reason, e.body));
@@ -290,28 +339,34 @@ export class Daemon {
   private async shutdown(): Promise<void> {
     this.log.info('Stopping', { running: this.running, deadline_ms: this.config.shutdownMs });
     this.presenceAbort.abort();
+    this.lifetime.abort();
     const closing = (async () => {
       await Promise.all(this.workers.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
       this.log.debug('Finished task workers');
       await this.errand.close();
     })();
     // Bounded: with the broker unreachable the workers cannot hand tasks back; their leases expire instead.
-    const limit = AbortSignal.any([
-      AbortSignal.timeout(this.config.shutdownMs + STOP_GRACE_MS),
-      this.giveUp.signal,
-    ]);
-    const done = await Promise.race([
-      closing.then(() => true),
-      new Promise<false>((resolve) => limit.addEventListener('abort', () => resolve(false), { once: true })),
-    ]);
+    // A timer of our own: AbortSignal.timeout inside AbortSignal.any never fires after a GC on Node 20.
+    const limit = deadline(this.config.shutdownMs + STOP_GRACE_MS, this.giveUp.signal);
+    const done = await Promise.race([closing.then(() => true), limit.done.then(() => false)]);
+    limit.cancel();
     if (!done) {
       this.log.error(
         'shutdown did not finish (is the broker unreachable?); exiting, unfinished tasks run again when their leases expire',
       );
       closing.catch(() => undefined);
     }
-    await this.notifier.idle(AbortSignal.timeout(done ? 10_000 : 1000));
+    const scripts = new AbortController();
+    const scriptLimit = deadline(done ? 10_000 : 1000);
+    void scriptLimit.done.then(() => scripts.abort());
+    await this.notifier.idle(scripts.signal);
+    scriptLimit.cancel();
     await this.presence;
+    // The sweeper ends with the lifetime signal, unless a broker call hangs: then it is left behind.
+    const sweepLimit = deadline(1000);
+    await Promise.race([this.sweeper, sweepLimit.done]);
+    sweepLimit.cancel();
+    this.pipes.close();
     await this.stats?.close();
     await this.side?.close();
     this.log.info('Stopped');

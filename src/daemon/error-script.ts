@@ -9,6 +9,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command-runner.ts';
 import type { ErrorScriptConfig } from './config-types.ts';
+import type { FifoPool } from './fifo-pool.ts';
 import type { Logger } from './logger.ts';
 
 /** An error script that hangs is stopped after this long. */
@@ -21,6 +22,7 @@ export class ErrorNotifier {
     private readonly script: ErrorScriptConfig | undefined,
     private readonly tempDir: string,
     private readonly log: Logger,
+    private readonly pipes?: FifoPool,
   ) {}
 
   /** Runs the script for `text` in the background; never rejects. */
@@ -40,6 +42,10 @@ export class ErrorNotifier {
 
   private async run(script: ErrorScriptConfig, text: string): Promise<void> {
     let file: string | undefined;
+    // A timer of our own, cleared when the script ends (no AbortSignal.timeout left running).
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(new Error('error script timed out')), SCRIPT_TIMEOUT_MS);
+    timer.unref();
     try {
       let arg = text;
       if (script.mode === 'file') {
@@ -54,7 +60,8 @@ export class ErrorNotifier {
         maxOutputBytes: 64 * 1024,
         killGraceMs: 5000,
         failure: 'exit-code',
-        signal: AbortSignal.timeout(SCRIPT_TIMEOUT_MS),
+        signal: limit.signal,
+        pipes: this.pipes,
       });
       if (outcome.error) {
         this.log.error('Failed calling ErrorScript', { script: script.program, error: outcome.error });
@@ -67,6 +74,7 @@ export class ErrorNotifier {
     } catch (err) {
       this.log.error('Failed writing temporary file', { dir: this.tempDir, error: (err as Error).message });
     } finally {
+      clearTimeout(timer);
       if (file)
         await rm(file, { force: true }).catch((err: unknown) =>
           this.log.error('Failed removing temporary file', { error: String(err) }),

@@ -7,6 +7,7 @@
  */
 import { type DecodeResult, type MessageCodec, type TaskMessage, WIRE_VERSION } from '../core/message.ts';
 import { isPlainObject, type Plain } from './config-reader.ts';
+import { goJson } from './notifications.ts';
 
 export type ListFlavour = 'gordon' | 'goophry';
 
@@ -15,10 +16,43 @@ const CARRIED = ['id', 'attempt', 'retries', 'backoff', 'timeoutMs', 'createdAt'
 
 const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
+/** Go's decoder assigns every key that matches case-insensitively, in order: the last one wins. */
 function field(obj: Plain, key: string): unknown {
-  if (key in obj) return obj[key];
-  for (const k of Object.keys(obj)) if (k.toLowerCase() === key) return obj[k];
-  return undefined;
+  let value: unknown;
+  for (const k of Object.keys(obj)) if (k.toLowerCase() === key) value = obj[k];
+  return value;
+}
+
+/**
+ * The first JSON value of `body` and what follows it. Gordon reads entries with a streaming
+ * decoder, which stops after the first value: `{"args":["x"]} garbage` runs as `{"args":["x"]}`.
+ * An empty entry is Go's `EOF`.
+ */
+export function firstJsonValue(body: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  const start = body.search(/\S/);
+  if (start < 0) return { ok: false, reason: 'EOF (the entry is empty)' };
+  const end = body[start] === '{' || body[start] === '[' ? closingBracket(body, start) : body.length;
+  try {
+    return { ok: true, value: JSON.parse(body.slice(0, end)) };
+  } catch (err) {
+    return { ok: false, reason: `task entry is not valid JSON: ${(err as Error).message}` };
+  }
+}
+
+/** Index just past the bracket closing the one at `start` (strings skipped), or the body's length. */
+function closingBracket(body: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
+  }
+  return body.length;
 }
 
 /** Validates a parsed Gordon entry; returns the problem or its args and env. */
@@ -52,13 +86,9 @@ const toArg = (a: unknown): string => (typeof a === 'string' ? a : (JSON.stringi
 export function gordonCodec(type: string, flavour: ListFlavour): MessageCodec {
   return {
     decode(body: string, newId: () => string): DecodeResult {
-      let value: unknown;
-      try {
-        value = JSON.parse(body);
-      } catch (err) {
-        return { ok: false, reason: `task entry is not valid JSON: ${(err as Error).message}` };
-      }
-      const entry = readEntry(value);
+      const parsed = firstJsonValue(body);
+      if (!parsed.ok) return parsed;
+      const entry = readEntry(parsed.value);
       if (!entry.ok) return entry;
       const { extra } = entry;
       const id = typeof extra.id === 'string' && extra.id !== '' ? extra.id : undefined;
@@ -103,6 +133,6 @@ export function failedEntry(
 ): string {
   const payload = rawPayload === undefined ? {} : { payload: rawPayload };
   return flavour === 'goophry'
-    ? JSON.stringify({ Args: args.map(toArg), ErrorMessage: error, ...payload })
-    : JSON.stringify({ args: args.map(toArg), env, error_message: error, ...payload });
+    ? goJson({ Args: args.map(toArg), ErrorMessage: error, ...payload })
+    : goJson({ args: args.map(toArg), env, error_message: error, ...payload });
 }

@@ -37,7 +37,8 @@ export async function runPresence(
       .catch(onError);
     await sleep(REFRESH_MS, signal);
   }
-  await redis.run('presence', (c) => c.del(key), { deadlineMs: 2000 }).catch(onError);
+  // With Redis out of reach, do not hold up the stop: the key expires by itself.
+  if (redis.ready) await redis.run('presence', (c) => c.del(key), { deadlineMs: 2000 }).catch(onError);
 }
 
 export async function listPresence(redis: SideRedis, prefix: string): Promise<DaemonPresence[]> {

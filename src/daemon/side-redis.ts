@@ -74,6 +74,11 @@ export class SideRedis {
       : new Error(`${what}: ${last === undefined ? 'aborted' : JSON.stringify(last)}`);
   }
 
+  /** Connected now (commands would be sent, not refused). */
+  get ready(): boolean {
+    return this.client?.isReady === true;
+  }
+
   async close(): Promise<void> {
     const client = this.client;
     if (!client?.isOpen) return;

@@ -12,7 +12,12 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import type { Flavour, StatsConfig } from './config-types.ts';
 
 export class TaskCounter {
@@ -20,6 +25,10 @@ export class TaskCounter {
   private readonly counts = new Map<string, number>();
   constructor(types: readonly string[]) {
     for (const t of types) this.counts.set(t, 0);
+  }
+  /** Lists a type (with 0) before its first run. */
+  add(type: string): void {
+    if (!this.counts.has(type)) this.counts.set(type, 0);
   }
   started(type: string): void {
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
@@ -79,22 +88,56 @@ export async function startStatsServer(
         handler,
       )
     : createHttpServer(handler);
+  // Over TLS, a plain-HTTP request gets Go's answer (400) instead of a dropped connection.
+  const listener: NetServer = config.tls ? plainHttpGuard(server) : server;
   const { host, port } = parseListen(config.listen);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(port, host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address() as AddressInfo;
+  // Tracked here: over TLS the HTTPS server never listens itself, so it cannot close them.
+  const sockets = new Set<Socket>();
+  listener.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const addr = listener.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `${config.tls ? 'https' : 'http'}://${shownHost}:${addr.port}${config.path ?? '/'}`,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        listener.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/** What Go's HTTPS server answers to a plain HTTP request, before closing the connection. */
+export const PLAIN_HTTP_ANSWER =
+  'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+/** Go's tlsRecordHeaderLooksLikeHTTP: the first bytes of the request line. */
+const HTTP_STARTS = ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO'];
+const TLS_HANDSHAKE = 0x16;
+
+/** A TCP listener in front of `tls`: TLS handshakes go on to it, plain HTTP gets Go's 400 answer. */
+function plainHttpGuard(tls: Server): NetServer {
+  return createNetServer({ pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] === TLS_HANDSHAKE) {
+        tls.emit('connection', socket);
+        return;
+      }
+      const start = first.subarray(0, 5).toString('latin1');
+      if (HTTP_STARTS.includes(start)) socket.end(PLAIN_HTTP_ANSWER);
+      else socket.destroy();
+    });
+    socket.resume();
+  });
 }

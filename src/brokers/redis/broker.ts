@@ -88,7 +88,7 @@ export class RedisBroker implements Broker {
       client,
       'reserve',
       [k.wait, k.delayed, k.leases, k.inflight, k.expired],
-      [request.now, request.max, request.leaseMs, ...this.takeTokens(request.max)],
+      [request.now, request.max, request.leaseMs, ...this.takeTokens(request.max), k.nativeWait ? 1 : 0],
     );
     return { ...parseReserved(out, 0), deadLettered };
   }
@@ -138,8 +138,10 @@ export class RedisBroker implements Broker {
 
   async settleAndReserve(queue: string, batch: SettleBatch, request: ReserveRequest) {
     const client = await this.client();
-    const deadLettered = await this.recoverIfDue(client, queue, this.keys(queue), request);
-    const reserveArgs = [request.max, request.leaseMs, ...this.takeTokens(request.max)];
+    const k = this.keys(queue);
+    const deadLettered = await this.recoverIfDue(client, queue, k, request);
+    const markers = k.nativeWait ? 1 : 0;
+    const reserveArgs = [request.max, request.leaseMs, ...this.takeTokens(request.max), markers];
     const out = await this.runSettle(queue, batch, request.now, reserveArgs);
     const lostCount = Number(out[0]);
     return {

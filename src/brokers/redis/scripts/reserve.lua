@@ -9,9 +9,10 @@
   ARGV[3]  lease length (ms)
   ARGV[4]  token prefix (unique per worker; tokens are prefix .. n, fencing each delivery)
   ARGV[5]  first token number
+  ARGV[6]  1 when the wait list is Errand's own (empty bodies there are wake-up markers, skipped)
   Returns  { next due ms or '', token1, body1, delivery1, token2, ... }
   Commands per call: ZRANGE (next due), LPOP; when messages were leased ZADD, HSET, HMGET;
-  when delayed messages are due ZRANGEBYSCORE, RPUSH, ZREM. Empty bodies are wake-up markers. ]]
+  when delayed messages are due ZRANGEBYSCORE, RPUSH, ZREM. ]]
 --@include lib/reserve.lua
 return reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[1]), tonumber(ARGV[2]),
-  tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]))
+  tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1')

@@ -13,8 +13,9 @@
   ARGV[3..7] counts: A acks, R retries, D dead letters, L releases, S expired-count shas to clear
   then     A tokens; R triples (token, new body, due ms); D triples (token, body or '' for the
            stored one, reason); L tokens; S sha1s of bodies whose expired-delivery count to forget
-  then, optionally, four values to lease the next messages in the same step:
-           max messages, lease length (ms), token prefix, first token number
+  then, optionally, five values to lease the next messages in the same step:
+           max messages, lease length (ms), token prefix, first token number, 1 when the wait
+           list is Errand's own (empty bodies there are wake-up markers)
   Returns  { number of lost tokens, lost tokens..., then reserve's reply when asked }
   Commands per batch: ZREM, HDEL; HMGET only when a lease was lost; HDEL expired, ZADD delayed,
   LPUSH wait and dead-letter writes only when the batch has such entries. ]]
@@ -99,7 +100,7 @@ local out = { #lost }
 for _, token in ipairs(lost) do out[#out + 1] = token end
 if ARGV[e0] then
   local reserved = reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, tonumber(ARGV[e0]),
-    tonumber(ARGV[e0 + 1]), ARGV[e0 + 2], tonumber(ARGV[e0 + 3]))
+    tonumber(ARGV[e0 + 1]), ARGV[e0 + 2], tonumber(ARGV[e0 + 3]), ARGV[e0 + 4] == '1')
   for _, v in ipairs(reserved) do out[#out + 1] = v end
 end
 return out

@@ -1,6 +1,9 @@
 -- Shared by reserve.lua and settle.lua (included at load time): promote due delayed messages,
 -- then lease up to `max` waiting ones. Returns { next due ms or '', token1, body1, delivery1, ... }.
-local function reserveMessages(waitKey, delayedKey, leasesKey, inflightKey, expiredKey, now, max, leaseMs, prefix, n)
+-- `markers` is true when the wait list is Errand's own, where an empty body is a wake-up marker;
+-- in a foreign list (Gordon's) an empty entry is a producer's entry and is leased like any other.
+local function reserveMessages(waitKey, delayedKey, leasesKey, inflightKey, expiredKey, now, max, leaseMs, prefix, n,
+  markers)
   local deadline = now + leaseMs
   local head = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   if head[2] and tonumber(head[2]) <= now then
@@ -15,7 +18,7 @@ local function reserveMessages(waitKey, delayedKey, leasesKey, inflightKey, expi
   if not popped then return out end
   local leases, inflight, shas, tokens = {}, {}, {}, {}
   for _, body in ipairs(popped) do
-    if body ~= '' then
+    if body ~= '' or not markers then
       local token = prefix .. n
       n = n + 1
       leases[#leases + 1] = deadline
