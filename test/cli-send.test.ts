@@ -218,7 +218,7 @@ kill_grace = "1s"
       assert.equal(none.code, 1);
       assert.match(
         none.stderr,
-        /no config file \.\/errand\.toml: pass --conf FILE, or name the broker with --broker URL or \$ERRAND_BROKER/,
+        /no config file \(none of errand\.toml, errand\.yaml, errand\.yml, errand\.json, gordon\.config\.toml, goophry\.config\.json is here\): pass --conf FILE, or name the broker with --broker URL or \$ERRAND_BROKER/,
       );
     } finally {
       await deleteKeys(redis, `errand:{${queue}}:`);
