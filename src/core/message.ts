@@ -106,7 +106,10 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
     return { ok: false, reason: 'message has no task name ("task" must be a non-empty string)' };
   }
   if (value.args !== undefined && !Array.isArray(value.args)) {
-    return { ok: false, reason: `"args" must be an array, got ${value.args === null ? 'null' : typeof value.args}` };
+    return {
+      ok: false,
+      reason: `"args" must be an array, got ${value.args === null ? 'null' : typeof value.args}`,
+    };
   }
   for (const [key, test, what] of OPTIONAL_FIELDS) {
     if (value[key] !== undefined && !test(value[key])) {

@@ -95,10 +95,14 @@ function checkQueues(queues: unknown): Readonly<Record<string, QueueConfig>> {
   if (!isObject(queues)) throw new ErrandConfigError('queues', `must be an object (got ${show(queues)})`);
   for (const [name, config] of Object.entries(queues)) {
     const key = `queues.${name}`;
-    if (name === '' || /[{}]/.test(name)) throw new ErrandConfigError(key, 'a queue name must be non-empty, without braces');
+    if (name === '' || /[{}]/.test(name))
+      throw new ErrandConfigError(key, 'a queue name must be non-empty, without braces');
     if (!isObject(config)) throw new ErrandConfigError(key, `must be an object (got ${show(config)})`);
     if (config.listKey !== undefined && (typeof config.listKey !== 'string' || config.listKey === '')) {
-      throw new ErrandConfigError(`${key}.listKey`, `must be a non-empty string (got ${show(config.listKey)})`);
+      throw new ErrandConfigError(
+        `${key}.listKey`,
+        `must be a non-empty string (got ${show(config.listKey)})`,
+      );
     }
     const codec = config.codec;
     if (
@@ -147,7 +151,8 @@ export function validateSendOptions(where: string, options: SendOptions): void {
   const bad = (key: string, problem: string): never => {
     throw new ErrandConfigError(`${where}.${key}`, problem);
   };
-  if (!isObject(options)) throw new ErrandConfigError(where, `options must be an object (got ${show(options)})`);
+  if (!isObject(options))
+    throw new ErrandConfigError(where, `options must be an object (got ${show(options)})`);
   const { queue, delayMs, eta, retries, timeoutMs, backoff, id, env } = options as SendOptions;
   if (queue !== undefined && (typeof queue !== 'string' || queue === '' || /[{}]/.test(queue))) {
     bad('queue', `must be a non-empty string without braces (got ${show(queue)})`);
@@ -159,7 +164,10 @@ export function validateSendOptions(where: string, options: SendOptions): void {
     const at = eta instanceof Date ? eta.getTime() : eta;
     // 8.64e15 ms is the last time a Date can hold.
     if (!(isFiniteNumber(at) && Math.abs(at) <= 8.64e15)) {
-      bad('eta', `must be a valid Date or finite epoch milliseconds (got ${eta instanceof Date ? 'an invalid Date' : show(eta)})`);
+      bad(
+        'eta',
+        `must be a valid Date or finite epoch milliseconds (got ${eta instanceof Date ? 'an invalid Date' : show(eta)})`,
+      );
     }
   }
   if (delayMs !== undefined && eta !== undefined) bad('delayMs', 'give delayMs or eta, not both');
@@ -179,7 +187,8 @@ export function validateSendOptions(where: string, options: SendOptions): void {
     const problem = validateBackoff(backoff);
     if (problem) bad('backoff', problem);
   }
-  if (id !== undefined && (typeof id !== 'string' || id === '')) bad('id', `must be a non-empty string (got ${show(id)})`);
+  if (id !== undefined && (typeof id !== 'string' || id === ''))
+    bad('id', `must be a non-empty string (got ${show(id)})`);
   if (env !== undefined && !(isObject(env) && Object.values(env).every((v) => typeof v === 'string'))) {
     bad('env', 'must be an object mapping names to strings');
   }

@@ -253,12 +253,20 @@ export function runErrandSuite(suite: SuiteOptions): void {
       errand.task('crashy', () => 'never runs here');
       const { broker } = await errand.runtime.stores();
       await broker.enqueue('default', [{ body: '{"id":"poison-1","task":"crashy"}' }], 60_000);
-      // Two deliveries whose worker "died": each lease (50 ms) expires unsettled.
+      // Two deliveries whose worker "died": each lease (50 ms) expires unsettled, while the rest of
+      // the fleet stays alive (a heartbeat every 10 ms). A broker nobody calls for longer than the
+      // lease gives expired leases one more lease instead (the grace after a silence, issue 9).
       const request = () => ({ max: 1, leaseMs: 50, maxDeliveries: 2, now: Date.now() });
+      const fleetAlive = async (ms: number) => {
+        for (const end = Date.now() + ms; Date.now() < end; ) {
+          await broker.extend('default', ['another-workers-token'], 50, Date.now());
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
       assert.equal((await broker.reserve('default', request())).messages[0]?.delivery, 1);
-      await new Promise((r) => setTimeout(r, 300));
+      await fleetAlive(300);
       assert.equal((await broker.reserve('default', request())).messages[0]?.delivery, 2);
-      await new Promise((r) => setTimeout(r, 300));
+      await fleetAlive(300);
       const worker = errand.worker({ handleSignals: false });
       const dead: Array<{ reason: string; body: string }> = [];
       worker.on('dead', (e) => dead.push(e));

@@ -1,0 +1,33 @@
+/**
+ * Lease grace after a silence (issue 9, item 9). When the broker hangs (Redis stopped, a disk
+ * stall) for longer than the heartbeats can cover, every lease expires during the hang, and the
+ * first reserve after it would recover them all before any holder could renew: every long task
+ * would run twice. So each broker remembers when a reserve or extend last reached a queue,
+ * measured on the broker's own clock (Redis `TIME`; the process clock for memory and SQLite).
+ * A call that finds the queue silent for longer than SILENCE_FRACTION of its lease first gives
+ * each lease that expired during the silence one more lease length, so its holder renews it
+ * (if alive) before anyone recovers it. A lease that had expired before the silence began gets
+ * no grace: a live fleet's polls are much shorter than the threshold, so no lease is delayed
+ * more than once per real silence, and a dead worker's task is delayed by one lease at most.
+ */
+
+/**
+ * Heartbeats renew every third of the lease, so a lease can expire only in a silence longer
+ * than two thirds of it; idle workers poll at least every half lease, so live fleets stay below.
+ */
+export const SILENCE_FRACTION = 2 / 3;
+
+/** When a reserve or extend last reached a queue: broker clock, and the caller's `now`. */
+export interface LastSeen {
+  readonly at: number;
+  readonly now: number;
+}
+
+/** True when the gap since `last` (broker clock) is a silence that calls for the grace. */
+export const isSilence = (last: LastSeen | undefined, at: number, leaseMs: number): last is LastSeen =>
+  last !== undefined && at - last.at > leaseMs * SILENCE_FRACTION;
+
+/** A lease deadline after a silence that began at the caller time `since` and ends at `now`. */
+export function graceAfterSilence(deadline: number, since: number, now: number, leaseMs: number): number {
+  return deadline > since && deadline <= now ? now + leaseMs : deadline;
+}
