@@ -23,11 +23,26 @@ export interface LastSeen {
   readonly now: number;
 }
 
-/** True when the gap since `last` (broker clock) is a silence that calls for the grace. */
-export const isSilence = (last: LastSeen | undefined, at: number, leaseMs: number): last is LastSeen =>
-  last !== undefined && at - last.at > leaseMs * SILENCE_FRACTION;
-
-/** A lease deadline after a silence that began at the caller time `since` and ends at `now`. */
-export function graceAfterSilence(deadline: number, since: number, now: number, leaseMs: number): number {
-  return deadline > since && deadline <= now ? now + leaseMs : deadline;
+/**
+ * The clock after a call at broker time `at` with the caller's `now`, and, after a silence, the
+ * grace to grant: every lease whose deadline is in (since, until] moves to `deadline`.
+ * Calls queued during a hang arrive with a `now` from before it, so the caller time is estimated
+ * as the later of `now` and the last caller time plus the silence; and no extend ever shortens a
+ * lease (a late heartbeat must not undo the grace).
+ */
+export function observe(
+  last: LastSeen | undefined,
+  at: number,
+  now: number,
+  leaseMs: number,
+): { readonly seen: LastSeen; readonly grace?: { since: number; until: number; deadline: number } } {
+  if (last === undefined) return { seen: { at, now } };
+  const gap = at - last.at;
+  const current = Math.max(now, last.now + Math.max(0, gap));
+  const seen = { at: Math.max(at, last.at), now: Math.max(now, last.now) };
+  if (gap <= leaseMs * SILENCE_FRACTION) return { seen };
+  return {
+    seen: { ...seen, now: current },
+    grace: { since: last.now, until: current, deadline: current + leaseMs },
+  };
 }

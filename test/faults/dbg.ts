@@ -1,6 +1,7 @@
 import { Errand } from '../../src/index.ts';
 import { startPrivateRedis } from '../helpers.ts';
 import { startFixture, stopGently } from './fleet.ts';
+
 const redis = await startPrivateRedis();
 const producer = new Errand({ broker: redis.url, prefix: 'x' });
 const work = producer.task('work', async (n: number) => n);

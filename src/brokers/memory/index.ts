@@ -21,7 +21,7 @@ import type {
 } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
-import { graceAfterSilence, isSilence, type LastSeen } from '../lease-grace.ts';
+import { type LastSeen, observe } from '../lease-grace.ts';
 
 interface Stored {
   body: string;
@@ -166,12 +166,11 @@ export class MemoryBroker implements Broker {
 
   /** Item 9 of issue 9: after a silence longer than the lease allows, holders may renew first. */
   private touch(queue: MemoryQueue, leaseMs: number, now: number): void {
-    const at = Date.now();
-    const last = queue.lastSeen;
-    queue.lastSeen = { at, now };
-    if (!isSilence(last, at, leaseMs)) return;
+    const { seen, grace } = observe(queue.lastSeen, Date.now(), now, leaseMs);
+    queue.lastSeen = seen;
+    if (!grace) return;
     for (const lease of queue.leases.values()) {
-      lease.deadline = graceAfterSilence(lease.deadline, last.now, now, leaseMs);
+      if (lease.deadline > grace.since && lease.deadline <= grace.until) lease.deadline = grace.deadline;
     }
   }
 
@@ -236,7 +235,8 @@ export class MemoryBroker implements Broker {
     for (const token of tokens) {
       // Held until settled or recovered: an expired lease no reserve has recovered yet is renewed.
       const lease = queue.leases.get(token);
-      if (lease) lease.deadline = now + leaseMs;
+      if (lease)
+        lease.deadline = Math.max(lease.deadline, now + leaseMs); // never shortened
       else lost.push(token);
     }
     return lost;

@@ -27,7 +27,7 @@ import {
   MAX_TIMER_MS,
   waitMs,
 } from '../checks.ts';
-import { isSilence, type LastSeen } from '../lease-grace.ts';
+import { type LastSeen, observe } from '../lease-grace.ts';
 import { type SqliteConnection, workEvent } from './connection.ts';
 import { DEAD, DELAYED, LEASED, WAITING } from './schema.ts';
 
@@ -140,10 +140,10 @@ export class SqliteBroker implements Broker {
   /** Records this call on the queue's clock; after a silence, grants the lease grace (lease-grace.ts). */
   private touch(queue: string, leaseMs: number, now: number): void {
     const { sql } = this.conn;
-    const at = Date.now();
     const last = sql.lastSeen.get(this.ns, queue) as LastSeen | undefined;
-    sql.seen.run(this.ns, queue, at, now);
-    if (isSilence(last, at, leaseMs)) sql.graceLeases.run(now + leaseMs, this.ns, queue, last.now, now);
+    const { seen, grace } = observe(last, Date.now(), now, leaseMs);
+    sql.seen.run(this.ns, queue, seen.at, seen.now);
+    if (grace) sql.graceLeases.run(grace.deadline, this.ns, queue, grace.since, grace.until);
   }
 
   /** The body of `reserve`, run inside a write transaction. */

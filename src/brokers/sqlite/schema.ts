@@ -152,8 +152,9 @@ export function prepareStatements(db: Database.Database): Statements {
     release: p(
       `UPDATE ${m} SET state = ${WAITING}, at = ?, token = NULL WHERE seq = ? AND token = ? AND state = ${LEASED}`,
     ),
-    // Held until settled or recovered: an expired lease no reserve has recovered yet is renewed.
-    extend: p(`UPDATE ${m} SET at = ? WHERE seq = ? AND token = ? AND state = ${LEASED}`),
+    // Held until settled or recovered: an expired lease no reserve has recovered yet is renewed;
+    // a lease is never shortened (a late heartbeat must not undo a grace).
+    extend: p(`UPDATE ${m} SET at = MAX(at, ?) WHERE seq = ? AND token = ? AND state = ${LEASED}`),
     lastSeen: p('SELECT at, now FROM errand_clock WHERE ns = ? AND queue = ?'),
     seen: p(
       `INSERT INTO errand_clock (ns, queue, at, now) VALUES (?, ?, ?, ?)

@@ -7,7 +7,7 @@
   ARGV[3]  the fraction of the lease that counts as a silence (lib/grace.lua)
   ARGV[4..] tokens
   Returns  the tokens no longer held (their lease was recovered, or was settled).
-  Commands: TIME, HMGET, HSET (clock), ZMSCORE, ZADD XX. ]]
+  Commands: TIME, HMGET, HSET (clock), ZMSCORE, ZADD XX GT (Redis 6.2+, as BLMOVE). ]]
 --@include lib/check.lua
 --@include lib/grace.lua
 local now = finite(ARGV[1], 'now')
@@ -28,5 +28,6 @@ for i, token in ipairs(tokens) do
     lost[#lost + 1] = token
   end
 end
-if #update > 0 then redis.call('ZADD', KEYS[1], 'XX', unpack(update)) end
+-- GT: a lease is never shortened (a heartbeat queued during a hang must not undo the grace).
+if #update > 0 then redis.call('ZADD', KEYS[1], 'XX', 'GT', unpack(update)) end
 return lost
