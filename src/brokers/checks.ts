@@ -36,11 +36,14 @@ export function checkDedupeTtl(ttlMs: number): void {
   }
 }
 
-/** Throws unless `max` ≥ 0 and `maxDeliveries` ≥ 1 are integers and `leaseMs`, `now` finite. */
+/**
+ * Throws unless `max` ≥ 1 and `maxDeliveries` ≥ 1 are integers and `leaseMs`, `now` finite. A
+ * reserve of nothing has no use, and a negative count would rewind a broker's token counter.
+ */
 export function checkReserve(request: ReserveRequest): void {
   const { max, leaseMs, maxDeliveries, now } = request;
-  if (!(Number.isSafeInteger(max) && max >= 0)) {
-    throw new RangeError(`reserve: max must be an integer >= 0, got ${show(max)}`);
+  if (!(Number.isSafeInteger(max) && max >= 1)) {
+    throw new RangeError(`reserve: max must be a positive integer, got ${show(max)}`);
   }
   checkLease('reserve', leaseMs, now);
   if (!(Number.isSafeInteger(maxDeliveries) && maxDeliveries >= 1)) {

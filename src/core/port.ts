@@ -15,7 +15,7 @@
  *
  * Times are epoch milliseconds from the caller's clock, passed in so that brokers and
  * tests agree on "now". Every time and count is checked before anything is written: a call
- * with a time that is not a finite number (or a negative `max`) is refused with an error
+ * with a time that is not a finite number (or a `max` below 1) is refused with an error
  * naming the field, and changes nothing.
  *
  * The lease contract (the conformance suite, test/contract/broker.contract.ts, checks it):
@@ -134,7 +134,7 @@ export interface Broker {
   enqueue(queue: string, entries: readonly EnqueueEntry[], dedupeTtlMs: number): Promise<EnqueueOutcome[]>;
 
   /**
-   * Lease up to `max` (≥ 0) waiting messages, oldest first. Before leasing: promotes delayed
+   * Lease up to `max` (an integer ≥ 1) waiting messages, oldest first. Before leasing: promotes delayed
    * messages that are due, and returns messages whose lease expired to the queue (or to the
    * dead letters once they reach `maxDeliveries`): see the lease contract above for when.
    */

@@ -25,9 +25,10 @@ export interface RedisBrokerOptions {
   readonly listKeys?: Readonly<Record<string, string>>;
   /** Dead letters kept per queue; older ones are dropped. */
   readonly deadLetterLimit?: number;
-  /** How long one blocking wait lasts at most, so a foreign delayed message is noticed in time. */
-  readonly maxBlockMs?: number;
 }
+
+/** How long one blocking wait lasts at most, so a foreign delayed message is noticed in time. */
+const MAX_BLOCK_MS = 2000;
 
 export const sha1 = (body: string): string => createHash('sha1').update(body).digest('hex');
 
@@ -100,7 +101,7 @@ export class RedisBroker implements Broker {
   /** Token prefix and first number for up to `max` new leases (unique per delivery: fencing). */
   private takeTokens(max: number): [string, number] {
     const first = this.tokenSeq;
-    // Never rewinds: a token is never handed out twice (checkReserve refuses max < 0 anyway).
+    // Never rewinds: a token is never handed out twice (checkReserve refuses max < 1 first).
     this.tokenSeq += Math.max(0, max);
     return [this.tokenPrefix, first];
   }
@@ -193,7 +194,7 @@ export class RedisBroker implements Broker {
   }
 
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
-    const ms = waitMs(until, Date.now(), this.options.maxBlockMs ?? 2000);
+    const ms = waitMs(until, Date.now(), MAX_BLOCK_MS);
     if (ms <= 0 || signal.aborted) return;
     let client: Client;
     try {
