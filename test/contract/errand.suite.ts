@@ -277,6 +277,33 @@ export function runErrandSuite(suite: SuiteOptions): void {
       assert.equal((await errand.deadLetters().list())[0]?.reason, 'delivered 2 times without finishing');
     });
 
+    it('RetryLater() without a delay retries with the task backoff; the rest of its settle batch applies', async () => {
+      const { errand } = make();
+      let attempts = 0;
+      const later = errand.task(
+        'later-nodelay',
+        () => {
+          // What a JavaScript caller can write: no delay at all (it used to schedule the retry at NaN).
+          if (++attempts === 1) throw new (RetryLater as unknown as new () => Error)();
+          return 'second time';
+        },
+        { retries: 1, backoff: { type: 'fixed', delayMs: 50 } },
+      );
+      const quick = errand.task('quick-neighbour', (n: number) => n);
+      await started(errand, { concurrency: 8 });
+      // Sent together: their outcomes are settled in the same batches as the bad retry.
+      const [first, ...others] = await Promise.all([
+        later.send(),
+        ...Array.from({ length: 6 }, (_, i) => quick.send(i)),
+      ]);
+      assert.deepEqual(
+        await Promise.all(others.map((s) => s!.result({ timeoutMs: 10_000 }))),
+        [0, 1, 2, 3, 4, 5],
+      );
+      assert.equal(await first!.result({ timeoutMs: 10_000 }), 'second time');
+      assert.equal(attempts, 2);
+    });
+
     it('failed tasks can be listed, retried and purged', async () => {
       const { errand } = make();
       let fixed = false;
