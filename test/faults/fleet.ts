@@ -92,6 +92,8 @@ export interface KillLoopOptions {
   readonly start: (n: number) => Promise<WorkerProc>;
   /** How many distinct tasks have finished so far. */
   readonly done: () => number;
+  /** Leases held fleet-wide right now (read just before each kill, to show kills land mid-run). */
+  readonly leased: () => Promise<number>;
 }
 
 /**
@@ -99,10 +101,13 @@ export interface KillLoopOptions {
  * has finished, starting a replacement at once, so every kill lands mid-run. Resolves with the
  * processes alive at the end (to stop) once all `kills` are done.
  */
-export async function killLoop(options: KillLoopOptions): Promise<{ alive: WorkerProc[]; kills: number }> {
+export async function killLoop(
+  options: KillLoopOptions,
+): Promise<{ alive: WorkerProc[]; kills: number; leasedAtKills: number }> {
   let started = 0;
   const alive = await Promise.all(Array.from({ length: options.workers }, () => options.start(started++)));
   let kills = 0;
+  let leasedAtKills = 0;
   while (kills < options.kills) {
     const threshold = Math.floor((options.total * (kills + 1)) / (options.kills + 2));
     await waitFor(
@@ -110,12 +115,13 @@ export async function killLoop(options: KillLoopOptions): Promise<{ alive: Worke
       120_000,
       () => options.done() >= threshold,
     );
+    leasedAtKills += await options.leased();
     const victim = alive.splice(Math.floor(Math.random() * alive.length), 1)[0]!;
     await kill(victim);
     kills++;
     alive.push(await options.start(started++));
   }
-  return { alive, kills };
+  return { alive, kills, leasedAtKills };
 }
 
 /** The figures of a run, as docs/reliability.md reports them. */
@@ -127,6 +133,8 @@ export interface Figures {
   readonly duplicates: number;
   readonly bound: number;
   readonly seconds: number;
+  /** Leases held fleet-wide just before the kills, summed over the kills (kill loops only). */
+  readonly leasedAtKills?: number;
 }
 
 export function report(name: string, figures: Figures): void {

@@ -11,6 +11,9 @@ import { Errand } from '../../src/index.ts';
 import { startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
 import { killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
 
+const isEmpty = (s: { waiting: number; delayed: number; leased: number; dead: number }): boolean =>
+  s.waiting + s.delayed + s.leased + s.dead === 0;
+
 describe('SIGKILL loops', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   after(async () => {
@@ -40,6 +43,7 @@ describe('SIGKILL loops', () => {
       kills,
       total,
       done: () => new Set(lines(...files)).size,
+      leased: async () => (await producer.stats()).leased,
       start: async (n) => {
         const file = join(dir, `w${n}.txt`);
         files.push(file);
@@ -49,6 +53,8 @@ describe('SIGKILL loops', () => {
       },
     });
     await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
+    // What killed workers held (some of it finished, unacknowledged) comes back when its lease expires.
+    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
     const runs = lines(...files);
     const unique = new Set(runs);
@@ -62,8 +68,10 @@ describe('SIGKILL loops', () => {
       duplicates,
       bound: fleet.kills * concurrency,
       seconds: Math.round((Date.now() - started) / 1000),
+      leasedAtKills: fleet.leasedAtKills,
     };
     report('redis-sigkill-loop', figures);
+    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
     assert.equal(lost, 0, 'no task lost');
     assert.ok(
       duplicates <= figures.bound,
@@ -97,6 +105,7 @@ describe('SIGKILL loops', () => {
       kills,
       total,
       done: () => finished().size,
+      leased: async () => (await producer.stats()).leased,
       start: async (n) => {
         const log = join(dir, `w${n}.log`);
         logs.push(log);
@@ -107,6 +116,7 @@ describe('SIGKILL loops', () => {
       },
     });
     await waitFor('every task to finish', 120_000, () => finished().size >= total);
+    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
     const runs = lines(...logs).map((l) => Number(l.split(' ')[0]));
     const unique = new Set(runs);
@@ -120,8 +130,10 @@ describe('SIGKILL loops', () => {
       duplicates,
       bound: fleet.kills * concurrency,
       seconds: Math.round((Date.now() - started) / 1000),
+      leasedAtKills: fleet.leasedAtKills,
     };
     report('sqlite-sigkill-loop', figures);
+    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
     assert.equal(lost, 0, 'no task lost');
     assert.ok(
       duplicates <= figures.bound,
