@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { backoffDelay, MAX_BACKOFF_MS, retryDelay, validateBackoff } from '../src/core/backoff.ts';
 import { jsonCodec, MAX_NESTING, MAX_TIMEOUT_MS } from '../src/core/message.ts';
 import { resolveOptions, validateSendOptions } from '../src/core/options.ts';
+import { Errand, ErrandConfigError } from '../src/index.ts';
 
 const decode = (body: string) => jsonCodec.decode(body, () => 'new-id');
 const reason = (body: string): string => {
@@ -155,5 +156,22 @@ describe('options are checked before anything depends on them (items 1-3)', () =
     assert.throws(() => resolveOptions({ queues: { q: { codec: {} as never } } }), /queues\.q\.codec/);
     assert.throws(() => resolveOptions({ logger: { warn() {} } as never }), /logger/);
     assert.doesNotThrow(() => resolveOptions({}));
+  });
+});
+
+describe('through the public API', () => {
+  it('send() refuses delayMs: Infinity and a timeoutMs past the timer limit; task() too', async () => {
+    const errand = new Errand({ broker: 'memory:' });
+    try {
+      await assert.rejects(errand.send('x', [], { delayMs: Number.POSITIVE_INFINITY }), ErrandConfigError);
+      await assert.rejects(errand.send('x', [], { eta: Number.NaN }), /eta/);
+      await assert.rejects(errand.send('x', [], { timeoutMs: 2 ** 31 }), /timeoutMs: must be at most/);
+      assert.throws(() => errand.task('t', () => 1, { timeoutMs: 2 ** 31 }), /timeoutMs/);
+      const deep = JSON.parse(nested(5000)) as unknown;
+      await assert.rejects(errand.send('x', [deep]), /nested more than 1000 levels/);
+      assert.equal((await errand.stats()).waiting, 0, 'nothing was enqueued');
+    } finally {
+      await errand.close();
+    }
   });
 });
