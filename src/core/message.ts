@@ -3,7 +3,7 @@
  * Redis command, e.g. `RPUSH errand:{default}:wait '{"task":"add","args":[2,3]}'`.
  * See docs/protocol.md and schema/message.v1.json.
  */
-import type { BackoffSpec } from './backoff.ts';
+import { type BackoffSpec, show, validateBackoff } from './backoff.ts';
 
 export const WIRE_VERSION = 1;
 
@@ -42,16 +42,56 @@ export interface MessageCodec {
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const isNonNegativeInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-function checkOptional(
-  obj: Record<string, unknown>,
-  key: string,
-  test: (v: unknown) => boolean,
-  what: string,
-): string | undefined {
-  return obj[key] === undefined || test(obj[key]) ? undefined : `"${key}" must be ${what}`;
+/**
+ * Longest `timeoutMs`: Node's timers cannot wait longer (2^31 - 1 ms, about 24.8 days) and
+ * fire at once instead, so a longer limit would fail every attempt after 1 ms.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Deepest nesting of arrays and objects in a message. JSON.stringify recurses, and past a few
+ * thousand levels it throws on every attempt to re-encode the message (for a retry or a dead
+ * letter); such a message is refused up front, with this reason, instead.
+ */
+export const MAX_NESTING = 1000;
+
+/** Nesting depth of a JSON value, stopping as soon as it passes `limit` (iterative: no recursion). */
+export function nestingDepth(value: unknown, limit = MAX_NESTING): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
 }
+
+type Check = readonly [key: string, test: (v: unknown) => boolean, what: string];
+
+/** Optional fields: absent is fine, present must pass its test. Numbers must be finite. */
+const OPTIONAL_FIELDS: readonly Check[] = [
+  ['id', (v) => typeof v === 'string' && v !== '', 'a non-empty string'],
+  ['attempt', isCount, 'a non-negative integer'],
+  ['retries', isCount, 'a non-negative integer'],
+  [
+    'timeoutMs',
+    (v) => typeof v === 'number' && v > 0 && v <= MAX_TIMEOUT_MS,
+    `a number of ms in (0, ${MAX_TIMEOUT_MS}] (Node timers cannot wait longer)`,
+  ],
+  ['createdAt', (v) => typeof v === 'number' && Number.isFinite(v), 'a finite number (epoch ms)'],
+  [
+    'env',
+    (v) => isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string'),
+    'an object of strings',
+  ],
+];
 
 /** Validates a decoded JSON value as a version-1 message. Returns the problem, or the message. */
 export function toMessage(value: unknown, newId: () => string): DecodeResult {
@@ -59,29 +99,34 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
   if (value.v !== undefined && value.v !== WIRE_VERSION) {
     return {
       ok: false,
-      reason: `unsupported message format version ${JSON.stringify(value.v)} (this worker reads 1)`,
+      reason: `unsupported message format version ${show(value.v)} (this worker reads 1)`,
     };
   }
   if (typeof value.task !== 'string' || value.task === '') {
     return { ok: false, reason: 'message has no task name ("task" must be a non-empty string)' };
   }
   if (value.args !== undefined && !Array.isArray(value.args)) {
-    return { ok: false, reason: `"args" must be an array, got ${typeof value.args}` };
+    return {
+      ok: false,
+      reason: `"args" must be an array, got ${value.args === null ? 'null' : typeof value.args}`,
+    };
   }
-  const problem =
-    checkOptional(value, 'id', (v) => typeof v === 'string' && v !== '', 'a non-empty string') ??
-    checkOptional(value, 'attempt', isNonNegativeInt, 'a non-negative integer') ??
-    checkOptional(value, 'retries', isNonNegativeInt, 'a non-negative integer') ??
-    checkOptional(value, 'timeoutMs', (v) => typeof v === 'number' && v > 0, 'a positive number') ??
-    checkOptional(value, 'createdAt', (v) => typeof v === 'number', 'a number') ??
-    checkOptional(value, 'backoff', isPlainObject, 'an object') ??
-    checkOptional(
-      value,
-      'env',
-      (v) => isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string'),
-      'an object of strings',
-    );
-  if (problem) return { ok: false, reason: problem };
+  for (const [key, test, what] of OPTIONAL_FIELDS) {
+    if (value[key] !== undefined && !test(value[key])) {
+      return { ok: false, reason: `"${key}" must be ${what}, got ${show(value[key])}` };
+    }
+  }
+  if (value.backoff !== undefined) {
+    const problem = validateBackoff(value.backoff);
+    if (problem) return { ok: false, reason: `"backoff" is invalid: ${problem}` };
+  }
+  const depth = nestingDepth(value);
+  if (depth > MAX_NESTING) {
+    return {
+      ok: false,
+      reason: `message is nested more than ${MAX_NESTING} levels deep (it could not be re-encoded for a retry or a dead letter)`,
+    };
+  }
   const assignedId = value.id === undefined;
   const message = {
     ...value,
@@ -106,8 +151,17 @@ export const jsonCodec: MessageCodec = {
   },
   encode(message) {
     // "attempt" is left out while it is 0 (its default): fewer bytes per waiting task.
-    if (message.attempt !== 0) return JSON.stringify(message);
-    const { attempt: _, ...rest } = message;
-    return JSON.stringify(rest);
+    const { attempt, ...rest } = message;
+    const tooDeep = (): RangeError =>
+      new RangeError(`message is nested more than ${MAX_NESTING} levels deep (the limit of a message)`);
+    let body: string;
+    try {
+      body = JSON.stringify(attempt !== 0 ? message : rest);
+    } catch (err) {
+      throw err instanceof RangeError && nestingDepth(message) > MAX_NESTING ? tooDeep() : err;
+    }
+    // Depth d needs at least 2d characters: only a long body can be too deep for the decoder.
+    if (body.length > 2 * MAX_NESTING && nestingDepth(message) > MAX_NESTING) throw tooDeep();
+    return body;
   },
 };

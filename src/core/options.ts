@@ -1,7 +1,7 @@
 /** Options users write, their defaults, and their validation (errors name the key). */
-import { type BackoffSpec, DEFAULT_BACKOFF, validateBackoff } from './backoff.ts';
+import { type BackoffSpec, DEFAULT_BACKOFF, show, validateBackoff } from './backoff.ts';
 import { ErrandConfigError } from './errors.ts';
-import type { MessageCodec } from './message.ts';
+import { MAX_TIMEOUT_MS, type MessageCodec } from './message.ts';
 import type { Broker, ResultBackend } from './port.ts';
 
 /** Per call (`send`, `sendBulk`) and, except `id`, as task defaults. */
@@ -80,19 +80,57 @@ const stderrLogger: Logger = {
   error: (message, fields) => console.error(`[errand] ${message}`, fields ?? ''),
 };
 
-function positiveInt(key: string, value: number | undefined, fallback: number): number {
+function positiveInt(key: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0)
-    throw new ErrandConfigError(key, `must be a positive integer (got ${value})`);
-  return value;
+  if (!Number.isSafeInteger(value) || (value as number) <= 0)
+    throw new ErrandConfigError(key, `must be a positive integer (got ${show(value)})`);
+  return value as number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkQueues(queues: unknown): Readonly<Record<string, QueueConfig>> {
+  if (queues === undefined) return {};
+  if (!isObject(queues)) throw new ErrandConfigError('queues', `must be an object (got ${show(queues)})`);
+  for (const [name, config] of Object.entries(queues)) {
+    const key = `queues.${name}`;
+    if (name === '' || /[{}]/.test(name))
+      throw new ErrandConfigError(key, 'a queue name must be non-empty, without braces');
+    if (!isObject(config)) throw new ErrandConfigError(key, `must be an object (got ${show(config)})`);
+    if (config.listKey !== undefined && (typeof config.listKey !== 'string' || config.listKey === '')) {
+      throw new ErrandConfigError(
+        `${key}.listKey`,
+        `must be a non-empty string (got ${show(config.listKey)})`,
+      );
+    }
+    const codec = config.codec;
+    if (
+      codec !== undefined &&
+      !(isObject(codec) && typeof codec.decode === 'function' && typeof codec.encode === 'function')
+    ) {
+      throw new ErrandConfigError(`${key}.codec`, 'must be an object with decode() and encode() methods');
+    }
+  }
+  return queues as Readonly<Record<string, QueueConfig>>;
+}
+
+function checkLogger(logger: unknown): Logger | undefined {
+  if (logger === undefined) return undefined;
+  const levels = ['debug', 'info', 'warn', 'error'] as const;
+  if (!isObject(logger) || !levels.every((level) => typeof logger[level] === 'function')) {
+    throw new ErrandConfigError('logger', 'must have debug(), info(), warn() and error() methods');
+  }
+  return logger as unknown as Logger;
 }
 
 export function resolveOptions(options: ErrandOptions): ResolvedOptions {
+  if (!isObject(options)) throw new ErrandConfigError('options', `must be an object (got ${show(options)})`);
   const prefix = options.prefix ?? 'errand';
-  if (!/^[\w.:-]+$/.test(prefix)) {
+  if (typeof prefix !== 'string' || !/^[\w.:-]+$/.test(prefix)) {
     throw new ErrandConfigError(
       'prefix',
-      `must contain only letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(prefix)})`,
+      `must contain only letters, digits, "_", ".", ":" or "-" (got ${show(prefix)})`,
     );
   }
   return {
@@ -101,37 +139,58 @@ export function resolveOptions(options: ErrandOptions): ResolvedOptions {
     maxDeliveries: positiveInt('maxDeliveries', options.maxDeliveries, 5),
     maxMessageBytes: positiveInt('maxMessageBytes', options.maxMessageBytes, 1024 * 1024),
     deadLetterLimit: positiveInt('deadLetterLimit', options.deadLetterLimit, 10_000),
-    queues: options.queues ?? {},
-    logger: options.logger ?? stderrLogger,
+    queues: checkQueues(options.queues),
+    logger: checkLogger(options.logger) ?? stderrLogger,
   };
 }
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Checks send/task options; `where` prefixes the key in messages (e.g. `send("add")`). */
 export function validateSendOptions(where: string, options: SendOptions): void {
   const bad = (key: string, problem: string): never => {
     throw new ErrandConfigError(`${where}.${key}`, problem);
   };
-  const { queue, delayMs, eta, retries, timeoutMs, backoff, id } = options;
+  if (!isObject(options))
+    throw new ErrandConfigError(where, `options must be an object (got ${show(options)})`);
+  const { queue, delayMs, eta, retries, timeoutMs, backoff, id, env } = options as SendOptions;
   if (queue !== undefined && (typeof queue !== 'string' || queue === '' || /[{}]/.test(queue))) {
-    bad('queue', `must be a non-empty string without braces (got ${JSON.stringify(queue)})`);
+    bad('queue', `must be a non-empty string without braces (got ${show(queue)})`);
   }
-  if (delayMs !== undefined && !(delayMs >= 0)) bad('delayMs', `must be a number >= 0 (got ${delayMs})`);
-  if (eta !== undefined && Number.isNaN(eta instanceof Date ? eta.getTime() : Number(eta))) {
-    bad('eta', 'must be a Date or epoch milliseconds');
+  if (delayMs !== undefined && !(isFiniteNumber(delayMs) && delayMs >= 0)) {
+    bad('delayMs', `must be a finite number >= 0 (got ${show(delayMs)})`);
+  }
+  if (eta !== undefined) {
+    const at = eta instanceof Date ? eta.getTime() : eta;
+    // 8.64e15 ms is the last time a Date can hold.
+    if (!(isFiniteNumber(at) && Math.abs(at) <= 8.64e15)) {
+      bad(
+        'eta',
+        `must be a valid Date or finite epoch milliseconds (got ${eta instanceof Date ? 'an invalid Date' : show(eta)})`,
+      );
+    }
   }
   if (delayMs !== undefined && eta !== undefined) bad('delayMs', 'give delayMs or eta, not both');
-  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
-    bad('retries', `must be an integer >= 0 (got ${retries})`);
+  if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) {
+    bad('retries', `must be an integer >= 0 (got ${show(retries)})`);
   }
-  if (timeoutMs !== undefined && !(timeoutMs > 0))
-    bad('timeoutMs', `must be a number > 0 (got ${timeoutMs})`);
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
+    bad('timeoutMs', `must be a number > 0 (got ${show(timeoutMs)})`);
+  }
+  if (timeoutMs !== undefined && timeoutMs > MAX_TIMEOUT_MS) {
+    bad(
+      'timeoutMs',
+      `must be at most ${MAX_TIMEOUT_MS} ms (about 24.8 days: Node timers cannot wait longer), got ${show(timeoutMs)}`,
+    );
+  }
   if (backoff !== undefined) {
     const problem = validateBackoff(backoff);
     if (problem) bad('backoff', problem);
   }
-  if (id !== undefined && (typeof id !== 'string' || id === '')) bad('id', 'must be a non-empty string');
-  if (options.env !== undefined && !Object.values(options.env).every((v) => typeof v === 'string')) {
-    bad('env', 'must map names to strings');
+  if (id !== undefined && (typeof id !== 'string' || id === ''))
+    bad('id', `must be a non-empty string (got ${show(id)})`);
+  if (env !== undefined && !(isObject(env) && Object.values(env).every((v) => typeof v === 'string'))) {
+    bad('env', 'must be an object mapping names to strings');
   }
 }
 

@@ -14,7 +14,24 @@
  *                           (lease expired, deliveries ≥ max) ──▶ dead
  *
  * Times are epoch milliseconds from the caller's clock, passed in so that brokers and
- * tests agree on "now".
+ * tests agree on "now". Every time and count is checked before anything is written: a call
+ * with a time that is not a finite number (or a `max` below 1) is refused with an error
+ * naming the field, and changes nothing.
+ *
+ * The lease contract (the conformance suite, test/contract/broker.contract.ts, checks it):
+ * - A lease is held from `reserve` until it is settled, or until a `reserve` recovers it.
+ *   Its deadline passing makes it recoverable, not lost: `extend` and `settle` of an expired
+ *   lease that no reserve has recovered yet still apply. `extend` never shortens a lease.
+ * - Recovery happens inside `reserve`, before leasing. A broker may run it as a separate step
+ *   and at most every 250 ms per broker instance (Redis does): a reserve whose `now` is 250 ms
+ *   or more past the previous recovery recovers every lease expired by then.
+ * - Grace after a silence: each broker notes, on its own clock, when a reserve or extend last
+ *   reached a queue. A call that finds the queue silent for longer than 2/3 of its lease (the
+ *   broker hung, or no worker was running) first gives every lease that expired during the
+ *   silence one more lease, so live holders renew before anyone recovers
+ *   (src/brokers/lease-grace.ts). A lease that expired before the silence gets no grace.
+ * - A settle applies its whole batch in one step; a retry that cannot be scheduled (its due
+ *   time is not a finite number) is dead-lettered with that reason instead of failing the batch.
  */
 
 /** A message to put on a queue. */
@@ -119,9 +136,9 @@ export interface Broker {
   enqueue(queue: string, entries: readonly EnqueueEntry[], dedupeTtlMs: number): Promise<EnqueueOutcome[]>;
 
   /**
-   * Lease up to `max` waiting messages, oldest first. Before leasing, atomically:
-   * promotes delayed messages that are due, and returns messages whose lease expired
-   * to the queue (or to the dead letters once they reach `maxDeliveries`).
+   * Lease up to `max` (an integer ≥ 1) waiting messages, oldest first. Before leasing: promotes delayed
+   * messages that are due, and returns messages whose lease expired to the queue (or to the
+   * dead letters once they reach `maxDeliveries`): see the lease contract above for when.
    */
   reserve(queue: string, request: ReserveRequest): Promise<ReserveResult>;
 
@@ -138,12 +155,17 @@ export interface Broker {
     request: ReserveRequest,
   ): Promise<SettleResult & { readonly reserved: ReserveResult }>;
 
-  /** Push the leases of these tokens to `now + leaseMs`. Returns the tokens no longer held. */
+  /**
+   * Push the leases of these tokens to `now + leaseMs` (never earlier than they were). Returns
+   * the tokens no longer held (settled, or recovered by a reserve).
+   */
   extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]>;
 
   /**
    * Resolve when the queue may have work (a message arrived, or `until` passed), or when
-   * the signal aborts. May resolve early; never rejects on abort.
+   * the signal aborts. May resolve early; never rejects on abort. A wait that fails (the
+   * broker refused or went away) still lasts until `until` (or a broker's cap), so a caller's
+   * loop never spins; an `until` that is not a number waits for that cap.
    */
   waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void>;
 

@@ -144,6 +144,136 @@ export function runBrokerContract(options: ContractOptions): void {
       assert.equal((await broker.reserve('q', request(now + 2.5 * LEASE))).messages.length, 1);
     });
 
+    // The lease contract (issue 9, item 12): a lease is held from reserve until it is settled or
+    // until a reserve recovers it. Expiry makes it recoverable, not lost: extend and settle of an
+    // expired lease that no reserve has recovered yet still apply.
+    test('an expired lease that no reserve has recovered is still held: extend and settle apply', async ({
+      broker,
+    }) => {
+      await broker.enqueue('q', bodies(2), 60_000);
+      const now = Date.now();
+      const [a, b] = (await broker.reserve('q', request(now))).messages;
+      const late = now + 2 * LEASE;
+      assert.deepEqual(await broker.extend('q', [a!.token], LEASE, late), [], 'extend renews it');
+      assert.deepEqual((await broker.settle('q', { acks: [b!.token] }, late)).lost, [], 'settle applies');
+      // Renewed from `late`: a reserve before the new deadline recovers nothing, one after does.
+      assert.equal((await broker.reserve('q', request(late + 0.5 * LEASE))).messages.length, 0);
+      const again = await broker.reserve('q', request(late + 2 * LEASE));
+      assert.deepEqual(
+        again.messages.map((m) => [m.body, m.delivery]),
+        [[a!.body, 2]],
+      );
+    });
+
+    // Recovery (item 12): reserve returns expired leases to the queue before leasing. A broker may
+    // do it in a separate step at most every 250 ms per instance (Redis does): a reserve whose
+    // `now` is 250 ms or more past the previous recovery recovers every lease expired by then.
+    test('a reserve 250 ms after the previous one recovers every expired lease', async ({ broker }) => {
+      await broker.enqueue('q', bodies(3), 60_000);
+      const now = Date.now();
+      const first = (await broker.reserve('q', request(now))).messages;
+      assert.equal(first.length, 3);
+      const at = now + LEASE + 250;
+      const again = await broker.reserve('q', request(at));
+      assert.deepEqual(
+        again.messages.map((m) => m.body),
+        first.map((m) => m.body),
+        'all three, oldest first',
+      );
+      assert.ok(again.messages.every((m) => m.delivery === 2));
+    });
+
+    // The lease grace (item 9): after the broker was silent (no reserve or extend reached the
+    // queue) for longer than two thirds of the lease, on the broker's own clock, leases that
+    // expired during the silence get one more lease, so their holders can renew them first.
+    test('after a silence longer than the lease, holders renew before anyone recovers', async ({
+      broker,
+    }) => {
+      await broker.enqueue('q', bodies(2), 60_000);
+      const lease = 600;
+      const req = (now: number) => ({ max: 10, leaseMs: lease, maxDeliveries: 5, now });
+      const [held, abandoned] = (await broker.reserve('q', req(Date.now()))).messages;
+      await new Promise((r) => setTimeout(r, 2 * lease)); // the silence: real time, no calls
+      const after = Date.now();
+      const first = await broker.reserve('q', req(after));
+      assert.equal(first.messages.length, 0, 'no lease is recovered by the first call after a silence');
+      // From now on calls come every 150 ms (well inside 2/3 of the lease: no silence), the holder
+      // renewing like a heartbeat: the abandoned lease is recovered once its grace ends.
+      let recovered: { body: string; delivery: number; at: number } | undefined;
+      while (!recovered && Date.now() < after + 3 * lease) {
+        const lost = await broker.extend('q', [held!.token], lease, Date.now());
+        assert.deepEqual(lost, [], 'the holder renews it');
+        await new Promise((r) => setTimeout(r, 150));
+        const at = Date.now();
+        const [m] = (await broker.reserve('q', req(at))).messages;
+        if (m) recovered = { body: m.body, delivery: m.delivery, at };
+      }
+      assert.deepEqual(
+        [recovered?.body, recovered?.delivery],
+        [abandoned!.body, 2],
+        'the abandoned lease, and only it, is recovered',
+      );
+      assert.ok(recovered!.at - after >= lease - 50, `only after its grace (${recovered!.at - after} ms)`);
+    });
+
+    test('calls with non-finite times or bad counts are refused before anything changes', async ({
+      broker,
+    }) => {
+      await assert.rejects(
+        broker.enqueue('q', [{ body: 'x', dueAt: Number.POSITIVE_INFINITY }], 60_000),
+        /dueAt/,
+      );
+      await assert.rejects(
+        broker.enqueue('q', [{ body: 'y' }, { body: 'x', dueAt: Number.NaN }], 60_000),
+        /dueAt/,
+      );
+      assert.deepEqual(
+        await broker.stats('q'),
+        { waiting: 0, delayed: 0, leased: 0, dead: 0 },
+        'nothing enqueued',
+      );
+      await assert.rejects(broker.reserve('q', request(Date.now(), -1)), /max/);
+      await assert.rejects(broker.reserve('q', request(Date.now(), 0)), /max/);
+      await assert.rejects(broker.reserve('q', request(Number.NaN)), /now/);
+      await assert.rejects(
+        broker.reserve('q', { ...request(Date.now()), leaseMs: Number.POSITIVE_INFINITY }),
+        /leaseMs/,
+      );
+      await assert.rejects(broker.extend('q', ['t'], Number.NaN, Date.now()), /leaseMs/);
+    });
+
+    test('a retry with a due time that is not finite is dead-lettered with the reason; the rest of its batch applies', async ({
+      broker,
+    }) => {
+      await broker.enqueue('q', bodies(4), 60_000);
+      const now = Date.now();
+      const [m1, m2, m3, m4] = (await broker.reserve('q', request(now))).messages;
+      const result = await broker.settle(
+        'q',
+        {
+          acks: [m1!.token],
+          retries: [
+            { token: m2!.token, body: 'retry-nan', dueAt: Number.NaN },
+            { token: m3!.token, body: 'retry-ok', dueAt: now + 500 },
+            { token: m4!.token, body: 'retry-inf', dueAt: Number.POSITIVE_INFINITY },
+          ],
+        },
+        now,
+      );
+      assert.deepEqual(result.lost, []);
+      assert.deepEqual(await broker.stats('q'), { waiting: 0, delayed: 1, leased: 0, dead: 2 });
+      const dead = await broker.listDead('q', 0, 10);
+      assert.deepEqual(dead.map((d) => d.body).sort(), [m2!.body, m4!.body].sort(), 'stored bodies kept');
+      assert.ok(
+        dead.every((d) => /retry could not be scheduled: its due time (NaN|Infinity)/.test(d.reason)),
+      );
+      const due = await broker.reserve('q', request(now + 600));
+      assert.deepEqual(
+        due.messages.map((m) => m.body),
+        ['retry-ok'],
+      );
+    });
+
     test('a delayed message waits until due and reports the next due time', async ({ broker }) => {
       const now = Date.now();
       await broker.enqueue(

@@ -253,12 +253,20 @@ export function runErrandSuite(suite: SuiteOptions): void {
       errand.task('crashy', () => 'never runs here');
       const { broker } = await errand.runtime.stores();
       await broker.enqueue('default', [{ body: '{"id":"poison-1","task":"crashy"}' }], 60_000);
-      // Two deliveries whose worker "died": each lease (50 ms) expires unsettled.
+      // Two deliveries whose worker "died": each lease (50 ms) expires unsettled, while the rest of
+      // the fleet stays alive (a heartbeat every 10 ms). A broker nobody calls for longer than the
+      // lease gives expired leases one more lease instead (the grace after a silence, issue 9).
       const request = () => ({ max: 1, leaseMs: 50, maxDeliveries: 2, now: Date.now() });
+      const fleetAlive = async (ms: number) => {
+        for (const end = Date.now() + ms; Date.now() < end; ) {
+          await broker.extend('default', ['another-workers-token'], 50, Date.now());
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
       assert.equal((await broker.reserve('default', request())).messages[0]?.delivery, 1);
-      await new Promise((r) => setTimeout(r, 300));
+      await fleetAlive(300);
       assert.equal((await broker.reserve('default', request())).messages[0]?.delivery, 2);
-      await new Promise((r) => setTimeout(r, 300));
+      await fleetAlive(300);
       const worker = errand.worker({ handleSignals: false });
       const dead: Array<{ reason: string; body: string }> = [];
       worker.on('dead', (e) => dead.push(e));
@@ -267,6 +275,33 @@ export function runErrandSuite(suite: SuiteOptions): void {
       assert.equal(dead[0]!.reason, 'delivered 2 times without finishing');
       assert.equal(dead[0]!.body, '{"id":"poison-1","task":"crashy"}');
       assert.equal((await errand.deadLetters().list())[0]?.reason, 'delivered 2 times without finishing');
+    });
+
+    it('RetryLater() without a delay retries with the task backoff; the rest of its settle batch applies', async () => {
+      const { errand } = make();
+      let attempts = 0;
+      const later = errand.task(
+        'later-nodelay',
+        () => {
+          // What a JavaScript caller can write: no delay at all (it used to schedule the retry at NaN).
+          if (++attempts === 1) throw new (RetryLater as unknown as new () => Error)();
+          return 'second time';
+        },
+        { retries: 1, backoff: { type: 'fixed', delayMs: 50 } },
+      );
+      const quick = errand.task('quick-neighbour', (n: number) => n);
+      await started(errand, { concurrency: 8 });
+      // Sent together: their outcomes are settled in the same batches as the bad retry.
+      const [first, ...others] = await Promise.all([
+        later.send(),
+        ...Array.from({ length: 6 }, (_, i) => quick.send(i)),
+      ]);
+      assert.deepEqual(
+        await Promise.all(others.map((s) => s!.result({ timeoutMs: 10_000 }))),
+        [0, 1, 2, 3, 4, 5],
+      );
+      assert.equal(await first!.result({ timeoutMs: 10_000 }), 'second time');
+      assert.equal(attempts, 2);
     });
 
     it('failed tasks can be listed, retried and purged', async () => {

@@ -20,6 +20,8 @@ import type {
   TaskRecord,
 } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
+import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
+import { type LastSeen, observe } from '../lease-grace.ts';
 
 interface Stored {
   body: string;
@@ -69,7 +71,10 @@ class MemoryQueue {
   readonly delayed: Array<{ dueAt: number; seq: number; stored: Stored }> = [];
   readonly leases = new Map<string, Lease>();
   readonly dead: DeadLetter[] = [];
+  /** Dedupe key -> expiry (ms); expired keys are purged as enqueues pass (see purgeDedupe). */
   readonly dedupe = new Map<string, number>();
+  /** When a reserve or extend last reached this queue (Date.now()), for the lease grace. */
+  lastSeen: LastSeen | undefined;
 }
 
 export class MemoryBroker implements Broker {
@@ -100,12 +105,17 @@ export class MemoryBroker implements Broker {
     entries: readonly EnqueueEntry[],
     dedupeTtlMs: number,
   ): Promise<EnqueueOutcome[]> {
+    checkEntries(entries);
+    if (entries.some((e) => e.dedupeKey !== undefined)) checkDedupeTtl(dedupeTtlMs);
     const queue = this.q(name);
     const now = Date.now();
+    purgeDedupe(queue.dedupe, now);
     const outcomes = entries.map((entry): EnqueueOutcome => {
       if (entry.dedupeKey !== undefined) {
         const until = queue.dedupe.get(entry.dedupeKey);
         if (until !== undefined && until > now) return 'duplicate';
+        // Deleted first so the key moves to the end: the map stays in expiry order for purgeDedupe.
+        queue.dedupe.delete(entry.dedupeKey);
         queue.dedupe.set(entry.dedupeKey, now + dedupeTtlMs);
       }
       const stored = { body: entry.body, expired: 0 };
@@ -154,8 +164,20 @@ export class MemoryBroker implements Broker {
     return entry;
   }
 
+  /** Item 9 of issue 9: after a silence longer than the lease allows, holders may renew first. */
+  private touch(queue: MemoryQueue, leaseMs: number, now: number): void {
+    const { seen, grace } = observe(queue.lastSeen, Date.now(), now, leaseMs);
+    queue.lastSeen = seen;
+    if (!grace) return;
+    for (const lease of queue.leases.values()) {
+      if (lease.deadline > grace.since && lease.deadline <= grace.until) lease.deadline = grace.deadline;
+    }
+  }
+
   async reserve(name: string, request: ReserveRequest): Promise<ReserveResult> {
+    checkReserve(request);
     const queue = this.q(name);
+    this.touch(queue, request.leaseMs, request.now);
     this.promoteDue(queue, request.now);
     const deadLettered = this.recoverExpired(queue, request.maxDeliveries, request.now);
     const messages: LeasedMessage[] = [];
@@ -168,7 +190,8 @@ export class MemoryBroker implements Broker {
     return { messages, nextDueAt: queue.delayed[0]?.dueAt, deadLettered };
   }
 
-  async settle(name: string, batch: SettleBatch, now: number): Promise<SettleResult> {
+  async settle(name: string, input: SettleBatch, now: number): Promise<SettleResult> {
+    const batch = checkedBatch(input, now);
     const queue = this.q(name);
     const lost: string[] = [];
     const take = (token: string): Lease | undefined => {
@@ -199,16 +222,21 @@ export class MemoryBroker implements Broker {
   }
 
   async settleAndReserve(name: string, batch: SettleBatch, request: ReserveRequest) {
+    checkReserve(request);
     const settled = await this.settle(name, batch, request.now);
     return { ...settled, reserved: await this.reserve(name, request) };
   }
 
   async extend(name: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+    checkLease('extend', leaseMs, now);
     const queue = this.q(name);
+    this.touch(queue, leaseMs, now);
     const lost: string[] = [];
     for (const token of tokens) {
+      // Held until settled or recovered: an expired lease no reserve has recovered yet is renewed.
       const lease = queue.leases.get(token);
-      if (lease && lease.deadline > now) lease.deadline = now + leaseMs;
+      if (lease)
+        lease.deadline = Math.max(lease.deadline, now + leaseMs); // never shortened
       else lost.push(token);
     }
     return lost;
@@ -223,7 +251,7 @@ export class MemoryBroker implements Broker {
     this.wake.once(name, onWake);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await sleep(until - Date.now(), ac.signal);
+      await sleep(waitMs(until, Date.now()), ac.signal);
     } finally {
       this.wake.off(name, onWake);
       signal.removeEventListener('abort', onAbort);
@@ -268,8 +296,21 @@ export class MemoryBroker implements Broker {
     };
   }
 
+  /** Dedupe keys the queue still remembers (expired ones are purged as enqueues pass). */
+  rememberedKeys(name: string): number {
+    return this.q(name).dedupe.size;
+  }
+
   async close(): Promise<void> {
     this.wake.removeAllListeners();
+  }
+}
+
+/** Drops expired dedupe keys from the front of the map (kept in expiry order when the TTL is the same). */
+function purgeDedupe(dedupe: Map<string, number>, now: number): void {
+  for (const [key, until] of dedupe) {
+    if (until > now) return;
+    dedupe.delete(key);
   }
 }
 

@@ -13,6 +13,8 @@ import type {
   SettleBatch,
   SettleResult,
 } from '../../core/port.ts';
+import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
+import { SILENCE_FRACTION } from '../lease-grace.ts';
 import { type Client, closeClient, type RedisConnection } from './connection.ts';
 import { type QueueKeys, queueKeys } from './keys.ts';
 import { runScript } from './scripts.ts';
@@ -68,6 +70,8 @@ export class RedisBroker implements Broker {
     entries: readonly EnqueueEntry[],
     dedupeTtlMs: number,
   ): Promise<EnqueueOutcome[]> {
+    checkEntries(entries);
+    if (entries.some((e) => e.dedupeKey !== undefined)) checkDedupeTtl(dedupeTtlMs);
     if (entries.length === 0) return [];
     const k = this.keys(queue);
     const keys = [k.wait, k.delayed];
@@ -81,6 +85,7 @@ export class RedisBroker implements Broker {
   }
 
   async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
+    checkReserve(request);
     const client = await this.client();
     const k = this.keys(queue);
     const deadLettered = await this.recoverIfDue(client, queue, k, request);
@@ -116,8 +121,8 @@ export class RedisBroker implements Broker {
     const out = await runScript<(string | number)[]>(
       client,
       'recover',
-      [k.wait, k.leases, k.inflight, k.expired, k.dead, k.deadIndex],
-      [request.now, request.maxDeliveries, this.deadLetterLimit],
+      [k.wait, k.leases, k.inflight, k.expired, k.dead, k.deadIndex, k.clock],
+      [request.now, request.maxDeliveries, this.deadLetterLimit, request.leaseMs, SILENCE_FRACTION],
     );
     const buried: DeadLetter[] = [];
     for (let i = 1; i + 2 < out.length; i += 3) {
@@ -132,11 +137,13 @@ export class RedisBroker implements Broker {
   }
 
   async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {
-    const out = await this.runSettle(queue, batch, now, []);
+    const out = await this.runSettle(queue, checkedBatch(batch, now), now, []);
     return { lost: out.slice(1, 1 + Number(out[0])) };
   }
 
-  async settleAndReserve(queue: string, batch: SettleBatch, request: ReserveRequest) {
+  async settleAndReserve(queue: string, input: SettleBatch, request: ReserveRequest) {
+    checkReserve(request);
+    const batch = checkedBatch(input, request.now);
     const client = await this.client();
     const k = this.keys(queue);
     const deadLettered = await this.recoverIfDue(client, queue, k, request);
@@ -179,17 +186,19 @@ export class RedisBroker implements Broker {
   }
 
   async extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+    checkLease('extend', leaseMs, now);
     if (tokens.length === 0) return [];
+    const k = this.keys(queue);
     return runScript<string[]>(
       await this.client(),
       'extend',
-      [this.keys(queue).leases],
-      [now + leaseMs, ...tokens],
+      [k.leases, k.clock],
+      [now, leaseMs, SILENCE_FRACTION, ...tokens],
     );
   }
 
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
-    const ms = Math.min(until - Date.now(), MAX_BLOCK_MS);
+    const ms = waitMs(until, Date.now(), MAX_BLOCK_MS);
     if (ms <= 0 || signal.aborted) return;
     let client: Client;
     try {
@@ -203,17 +212,22 @@ export class RedisBroker implements Broker {
     const onAbort = (): void => client.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
     const wait = this.keys(queue).wait;
+    const started = Date.now();
+    let failed = false;
     try {
       // Moving the tail to the tail leaves the list unchanged: this only waits until it is non-empty.
       await client.sendCommand(['BLMOVE', wait, wait, 'RIGHT', 'RIGHT', (ms / 1000).toFixed(3)]);
     } catch {
-      // Closed by abort, or the server went away: the caller's loop decides what next.
+      // Closed by abort, or the server went away or refused the call: waited out below.
+      failed = true;
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.blocking.delete(client);
       if (client.isReady && !this.closed) this.idleBlocking.push(client);
       else await closeClient(client);
     }
+    // A wait that failed at once must still last its time, or an idle worker's loop would spin.
+    if (failed) await sleep(ms - (Date.now() - started), signal);
   }
 
   async listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]> {
@@ -270,6 +284,7 @@ function parseReserved(out: readonly (string | number)[], from: number): Reserve
   for (let i = from + 1; i + 2 < out.length + 1; i += 3) {
     messages.push({ token: String(out[i]), body: String(out[i + 1]), delivery: Number(out[i + 2]) });
   }
-  const next = out[from];
-  return { messages, nextDueAt: next === '' || next === undefined ? undefined : Number(next) };
+  // A due time that is not a finite number (a foreign ZADD of "inf") is no time to wake for.
+  const next = out[from] === '' || out[from] === undefined ? Number.NaN : Number(out[from]);
+  return { messages, nextDueAt: Number.isFinite(next) ? next : undefined };
 }

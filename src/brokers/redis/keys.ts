@@ -10,6 +10,8 @@ export interface QueueKeys {
   readonly expired: string;
   readonly dead: string;
   readonly deadIndex: string;
+  /** When a reserve or extend last reached the queue (the lease grace after a silence). */
+  readonly clock: string;
   /** True when `wait` is Errand's own list (not a foreign list such as Gordon's). */
   readonly nativeWait: boolean;
   dedupe(key: string): string;
@@ -25,6 +27,7 @@ export function queueKeys(prefix: string, queue: string, listKey?: string): Queu
     expired: `${base}:expired`,
     dead: `${base}:dead`,
     deadIndex: `${base}:dead-index`,
+    clock: `${base}:clock`,
     nativeWait: listKey === undefined,
     dedupe: (key) => `${base}:dedupe:${key}`,
   };

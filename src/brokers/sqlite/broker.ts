@@ -18,13 +18,21 @@ import type {
   SettleBatch,
   SettleResult,
 } from '../../core/port.ts';
+import {
+  checkDedupeTtl,
+  checkEntries,
+  checkedBatch,
+  checkLease,
+  checkReserve,
+  MAX_TIMER_MS,
+  waitMs,
+} from '../checks.ts';
+import { type LastSeen, observe } from '../lease-grace.ts';
 import { type SqliteConnection, workEvent } from './connection.ts';
 import { DEAD, DELAYED, LEASED, WAITING } from './schema.ts';
 
 /** Expired dedupe keys are deleted at most this often (a live key check ignores them anyway). */
 const DEDUPE_PURGE_MS = 5000;
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Unique per process, so tokens from two processes never collide. */
 const PROCESS_TAG = randomBytes(6).toString('base64url');
@@ -89,6 +97,8 @@ export class SqliteBroker implements Broker {
     entries: readonly EnqueueEntry[],
     dedupeTtlMs: number,
   ): Promise<EnqueueOutcome[]> {
+    checkEntries(entries);
+    if (entries.some((e) => e.dedupeKey !== undefined)) checkDedupeTtl(dedupeTtlMs);
     const { sql } = this.conn;
     const now = Date.now();
     let anyQueued = false;
@@ -123,7 +133,17 @@ export class SqliteBroker implements Broker {
   }
 
   async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
+    checkReserve(request);
     return this.conn.write(() => this.reserveNow(queue, request));
+  }
+
+  /** Records this call on the queue's clock; after a silence, grants the lease grace (lease-grace.ts). */
+  private touch(queue: string, leaseMs: number, now: number): void {
+    const { sql } = this.conn;
+    const last = sql.lastSeen.get(this.ns, queue) as LastSeen | undefined;
+    const { seen, grace } = observe(last, Date.now(), now, leaseMs);
+    sql.seen.run(this.ns, queue, seen.at, seen.now);
+    if (grace) sql.graceLeases.run(grace.deadline, this.ns, queue, grace.since, grace.until);
   }
 
   /** The body of `reserve`, run inside a write transaction. */
@@ -131,6 +151,7 @@ export class SqliteBroker implements Broker {
     const { sql } = this.conn;
     const { ns } = this;
     const { now } = request;
+    this.touch(queue, request.leaseMs, now);
     // Due delayed messages join the tail, in due order.
     const due = sql.dueDelayed.all(ns, queue, now) as Array<{ seq: number }>;
     if (due.length > 0) {
@@ -176,7 +197,8 @@ export class SqliteBroker implements Broker {
     return { messages, nextDueAt: next ?? undefined, deadLettered };
   }
 
-  async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {
+  async settle(queue: string, input: SettleBatch, now: number): Promise<SettleResult> {
+    const batch = checkedBatch(input, now);
     const { lost, wake } = await this.conn.write(() => this.settleNow(queue, batch, now));
     if (wake) this.connection.local.emit(workEvent(this.ns, queue));
     return { lost };
@@ -185,9 +207,11 @@ export class SqliteBroker implements Broker {
   /** Settle, then lease up to `request.max` more, in one transaction. */
   async settleAndReserve(
     queue: string,
-    batch: SettleBatch,
+    input: SettleBatch,
     request: ReserveRequest,
   ): Promise<SettleResult & { readonly reserved: ReserveResult }> {
+    checkReserve(request);
+    const batch = checkedBatch(input, request.now);
     const { lost, wake, reserved } = await this.conn.write(() => ({
       ...this.settleNow(queue, batch, request.now),
       reserved: this.reserveNow(queue, request),
@@ -229,14 +253,15 @@ export class SqliteBroker implements Broker {
     return { lost, wake: released || (batch.retries?.length ?? 0) > 0 };
   }
 
-  async extend(_queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+  async extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+    checkLease('extend', leaseMs, now);
     const { sql } = this.conn;
     const lost: string[] = [];
     await this.conn.write(() => {
+      this.touch(queue, leaseMs, now);
       for (const token of tokens) {
         const seq = seqOf(token);
-        if (seq === undefined || sql.extend.run(now + leaseMs, seq, token, now).changes === 0)
-          lost.push(token);
+        if (seq === undefined || sql.extend.run(now + leaseMs, seq, token).changes === 0) lost.push(token);
       }
     });
     return lost;
@@ -259,6 +284,8 @@ export class SqliteBroker implements Broker {
   }
 
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
+    // A due time that is not a number waits as long as a timer can (a wake-up comes first).
+    if (Number.isNaN(until)) until = Number.POSITIVE_INFINITY;
     if (signal.aborted || this.closed || until <= Date.now() || this.hasWork(queue)) return;
     await new Promise<void>((resolve) => {
       const { conn, waiters } = this;
@@ -276,7 +303,7 @@ export class SqliteBroker implements Broker {
       const wakeAt = (at: number): void => {
         clearTimeout(timer);
         // Clamped: Node fires longer timeouts (over ~24.8 days) at once.
-        timer = setTimeout(finish, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+        timer = setTimeout(finish, waitMs(at, Date.now(), MAX_TIMER_MS));
       };
       unsubscribe = conn.subscribe({
         keepAlive: true,

@@ -52,6 +52,13 @@ CREATE TABLE IF NOT EXISTS errand_results (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS errand_results_by_expiry ON errand_results (expires_at);
 CREATE INDEX IF NOT EXISTS errand_results_by_final ON errand_results (ns, final_seq) WHERE final_seq IS NOT NULL;
+CREATE TABLE IF NOT EXISTS errand_clock (
+  ns TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  now INTEGER NOT NULL,
+  PRIMARY KEY (ns, queue)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS errand_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO errand_counters (name, value) VALUES ('final_seq', 0);
 `;
@@ -80,7 +87,11 @@ export interface Statements {
   retry: Stmt; // body, dueAt, seq, token
   deadLetter: Stmt; // reason, failedAt, body|null, seq, token
   release: Stmt; // at, seq, token
-  extend: Stmt; // deadline, seq, token, now
+  extend: Stmt; // deadline, seq, token
+  // lease grace after a silence (src/brokers/lease-grace.ts)
+  lastSeen: Stmt; // ns, queue -> { at, now }
+  seen: Stmt; // ns, queue, at, now
+  graceLeases: Stmt; // deadline, ns, queue, since, now
   // waiting for work
   hasWork: Stmt; // ns, queue, ns, queue, now -> { work }
   // dead letters and stats
@@ -141,7 +152,17 @@ export function prepareStatements(db: Database.Database): Statements {
     release: p(
       `UPDATE ${m} SET state = ${WAITING}, at = ?, token = NULL WHERE seq = ? AND token = ? AND state = ${LEASED}`,
     ),
-    extend: p(`UPDATE ${m} SET at = ? WHERE seq = ? AND token = ? AND state = ${LEASED} AND at > ?`),
+    // Held until settled or recovered: an expired lease no reserve has recovered yet is renewed;
+    // a lease is never shortened (a late heartbeat must not undo a grace).
+    extend: p(`UPDATE ${m} SET at = MAX(at, ?) WHERE seq = ? AND token = ? AND state = ${LEASED}`),
+    lastSeen: p('SELECT at, now FROM errand_clock WHERE ns = ? AND queue = ?'),
+    seen: p(
+      `INSERT INTO errand_clock (ns, queue, at, now) VALUES (?, ?, ?, ?)
+       ON CONFLICT (ns, queue) DO UPDATE SET at = excluded.at, now = excluded.now`,
+    ),
+    graceLeases: p(
+      `UPDATE ${m} SET at = ? WHERE ns = ? AND queue = ? AND state = ${LEASED} AND at > ? AND at <= ?`,
+    ),
     hasWork: p(
       `SELECT EXISTS (SELECT 1 FROM ${m} WHERE ns = ? AND queue = ? AND state = ${WAITING})
            OR EXISTS (SELECT 1 FROM ${m} WHERE ns = ? AND queue = ? AND state IN (${DELAYED}, ${LEASED}) AND at <= ?)

@@ -2,7 +2,7 @@
  * Runs one leased message, top to bottom:
  *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
  */
-import { backoffDelay, DEFAULT_BACKOFF } from '../backoff.ts';
+import { DEFAULT_BACKOFF, retryDelay } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
 import { DoNotRetry, LeaseLostError, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
 import { newTaskId } from '../ids.ts';
@@ -119,10 +119,11 @@ export class Executor {
     const error = toErrorInfo(attempt.error);
     const retriesLeft = retriesOf(definition, message) - message.attempt;
     if (attempt.error instanceof DoNotRetry || retriesLeft <= 0) return { kind: 'fail', error };
-    const delayMs =
-      attempt.error instanceof RetryLater
-        ? attempt.error.delayMs
-        : backoffDelay(message.backoff ?? definition.options.backoff ?? DEFAULT_BACKOFF, message.attempt + 1);
+    const delayMs = retryDelay(
+      attempt.error instanceof RetryLater ? attempt.error.delayMs : undefined,
+      message.backoff ?? definition.options.backoff ?? DEFAULT_BACKOFF,
+      message.attempt + 1,
+    );
     return { kind: 'retry', error, delayMs };
   }
 

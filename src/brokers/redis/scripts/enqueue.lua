@@ -9,10 +9,17 @@
   Returns  one integer per entry: 1 queued, 0 duplicate.
   Commands: one RPUSH and one ZADD per batch (chunked), one SET NX per dedupe key; when a delayed
   message becomes the earliest one, one LPUSH of the marker '' so that blocked workers wake and
-  re-read the next due time (markers are skipped by reserve). ]]
-local now = tonumber(ARGV[1])
+  re-read the next due time (markers are skipped by reserve). Every due time is checked before
+  the first write: a bad one fails the whole call and nothing is enqueued. ]]
+--@include lib/check.lua
+local now = finite(ARGV[1], 'now')
 local ttl = ARGV[2]
 local native = ARGV[3] == '1'
+if (#ARGV - 3) % 3 ~= 0 then error({ err = 'ERR errand: enqueue takes (body, due, dedupe) triples' }) end
+for i = 4, #ARGV, 3 do
+  if ARGV[i + 1] ~= '' then finite(ARGV[i + 1], 'due time') end
+  if ARGV[i + 2] == '1' then count(ttl, 'dedupe ttl') end
+end
 local out, push, delay = {}, {}, {}
 local dedupeIndex = 3
 for i = 4, #ARGV, 3 do

@@ -13,6 +13,8 @@
   Returns  { next due ms or '', token1, body1, delivery1, token2, ... }
   Commands per call: ZRANGE (next due), LPOP; when messages were leased ZADD, HSET, HMGET;
   when delayed messages are due ZRANGEBYSCORE, RPUSH, ZREM. ]]
+--@include lib/check.lua
 --@include lib/reserve.lua
-return reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[1]), tonumber(ARGV[2]),
-  tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1')
+return reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], finite(ARGV[1], 'now'),
+  count(ARGV[2], 'max messages'), finite(ARGV[3], 'lease length'), ARGV[4], count(ARGV[5], 'first token number'),
+  ARGV[6] == '1')

@@ -3,7 +3,8 @@
   KEYS[2]  dead letters  (HASH key -> JSON {key, body, reason, failedAt})
   KEYS[3]  dead index    (ZSET key -> failedAt ms)
   ARGV     pairs: dead-letter key, replacement body ('' keeps the stored body)
-  Returns  how many were moved. ]]
+  Returns  how many were moved. Commands: per key HGET, RPUSH, HDEL, ZREM. ]]
+if #ARGV % 2 ~= 0 then error({ err = 'ERR errand: retry-dead takes (key, body) pairs' }) end
 local moved = 0
 for i = 1, #ARGV, 2 do
   local key, body = ARGV[i], ARGV[i + 1]

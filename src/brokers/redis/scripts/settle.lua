@@ -19,15 +19,30 @@
   Returns  { number of lost tokens, lost tokens..., then reserve's reply when asked }
   Commands per batch: ZREM, HDEL; HMGET only when a lease was lost; HDEL expired, ZADD delayed,
   LPUSH wait and dead-letter writes only when the batch has such entries. ]]
+--@include lib/check.lua
 --@include lib/reserve.lua
-local now = tonumber(ARGV[1])
-local nA, nR, nD, nL, nS = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+-- Every input is checked before the first write (ZREM below): a bad one fails the whole batch
+-- and changes nothing, so no message is taken out of one structure without reaching another.
+local now = finite(ARGV[1], 'now')
+local keep = count(ARGV[2], 'dead letters kept')
+local nA, nR, nD = count(ARGV[3], 'acks'), count(ARGV[4], 'retries'), count(ARGV[5], 'dead letters')
+local nL, nS = count(ARGV[6], 'releases'), count(ARGV[7], 'shas')
 local a0 = 8
 local r0 = a0 + nA
 local d0 = r0 + 3 * nR
 local l0 = d0 + 3 * nD
 local s0 = l0 + nL
 local e0 = s0 + nS
+if #ARGV ~= e0 - 1 and #ARGV ~= e0 + 4 then
+  error({ err = 'ERR errand: settle got ' .. #ARGV .. ' arguments for its counts' })
+end
+for i = r0, d0 - 1, 3 do finite(ARGV[i + 2], 'retry due time') end
+local reserveMax, reserveLease, reserveFirst
+if ARGV[e0] then
+  reserveMax = count(ARGV[e0], 'max messages')
+  reserveLease = finite(ARGV[e0 + 1], 'lease length')
+  reserveFirst = count(ARGV[e0 + 3], 'first token number')
+end
 
 local tokens = {}
 for i = a0, r0 - 1 do tokens[#tokens + 1] = ARGV[i] end
@@ -88,7 +103,7 @@ end
 if nS > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, s0, e0 - 1)) end
 if #delayed > 0 then redis.call('ZADD', KEYS[2], unpack(delayed)) end
 if buried then
-  local extra = redis.call('ZCARD', KEYS[7]) - tonumber(ARGV[2])
+  local extra = redis.call('ZCARD', KEYS[7]) - keep
   if extra > 0 then
     local old = redis.call('ZRANGE', KEYS[7], 0, extra - 1)
     redis.call('HDEL', KEYS[6], unpack(old))
@@ -99,8 +114,8 @@ end
 local out = { #lost }
 for _, token in ipairs(lost) do out[#out + 1] = token end
 if ARGV[e0] then
-  local reserved = reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, tonumber(ARGV[e0]),
-    tonumber(ARGV[e0 + 1]), ARGV[e0 + 2], tonumber(ARGV[e0 + 3]), ARGV[e0 + 4] == '1')
+  local reserved = reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, reserveMax,
+    reserveLease, ARGV[e0 + 2], reserveFirst, ARGV[e0 + 4] == '1')
   for _, v in ipairs(reserved) do out[#out + 1] = v end
 end
 return out

@@ -1,0 +1,149 @@
+/**
+ * SIGKILL loops (issue 9, fault suite): several worker processes share a queue; each time a
+ * share of the tasks has finished, a random one is killed with SIGKILL and replaced. Nothing
+ * may be lost; a task runs twice only if a killed worker held its lease (at most `concurrency`
+ * per kill). Figures are printed as FAULT-FIGURES lines (docs/reliability.md quotes them).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Errand } from '../../src/index.ts';
+import { startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
+import { killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+
+const isEmpty = (s: { waiting: number; delayed: number; leased: number; dead: number }): boolean =>
+  s.waiting + s.delayed + s.leased + s.dead === 0;
+
+describe('SIGKILL loops', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  });
+
+  it('Redis: 3 worker processes, 10 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
+    const started = Date.now();
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const prefix = uniquePrefix('killloop');
+    const dir = tempDir('killloop');
+    const total = 20_000;
+    const concurrency = 20;
+    const kills = 10;
+    const producer = new Errand({ broker: redis.url, prefix });
+    cleanups.push(() => producer.close());
+    const work = producer.task('work', async (n: number) => n);
+    const ids: string[] = [];
+    for (let i = 0; i < total; i += 2000) {
+      const sent = await work.sendBulk(Array.from({ length: 2000 }, (_, j) => [i + j] as [number]));
+      ids.push(...sent.map((s) => s.id));
+    }
+    const files: string[] = [];
+    const fleet = await killLoop({
+      workers: 3,
+      kills,
+      total,
+      done: () => new Set(lines(...files)).size,
+      leased: async () => (await producer.stats()).leased,
+      start: async (n) => {
+        const file = join(dir, `w${n}.txt`);
+        files.push(file);
+        const proc = await startFixture('redis-worker.ts', [redis.url, prefix, file, concurrency, 1000]);
+        cleanups.push(() => stopGently(proc, 5000));
+        return proc;
+      },
+    });
+    await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
+    // What killed workers held (some of it finished, unacknowledged) comes back when its lease expires.
+    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
+    await Promise.all(fleet.alive.map((p) => stopGently(p)));
+    const runs = lines(...files);
+    const unique = new Set(runs);
+    const lost = ids.filter((id) => !unique.has(id)).length;
+    const duplicates = runs.length - unique.size;
+    const figures = {
+      tasks: total,
+      kills: fleet.kills,
+      runs: runs.length,
+      lost,
+      duplicates,
+      bound: fleet.kills * concurrency,
+      seconds: Math.round((Date.now() - started) / 1000),
+      leasedAtKills: fleet.leasedAtKills,
+    };
+    report('redis-sigkill-loop', figures);
+    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
+    assert.equal(lost, 0, 'no task lost');
+    assert.ok(
+      duplicates <= figures.bound,
+      `${duplicates} duplicates, at most ${figures.bound} were in flight`,
+    );
+    const stats = await producer.stats();
+    assert.deepEqual(
+      [stats.waiting, stats.delayed, stats.leased, stats.dead],
+      [0, 0, 0, 0],
+      'nothing left behind',
+    );
+  });
+
+  it('SQLite: 3 worker processes on one file, 6 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
+    const started = Date.now();
+    const dir = tempDir('killloop-sqlite');
+    const db = join(dir, 'queue.db');
+    const total = 5000;
+    const concurrency = 10;
+    const kills = 6;
+    const producer = new Errand({ broker: `sqlite:${db}`, prefix: 'loop' });
+    cleanups.push(() => producer.close());
+    const record = producer.task('record', async (n: number) => n);
+    for (let i = 0; i < total; i += 500) {
+      await record.sendBulk(Array.from({ length: 500 }, (_, j) => [i + j] as [number]));
+    }
+    const logs: string[] = [];
+    const finished = (): Set<number> => new Set(lines(...logs).map((l) => Number(l.split(' ')[0])));
+    const fleet = await killLoop({
+      workers: 3,
+      kills,
+      total,
+      done: () => finished().size,
+      leased: async () => (await producer.stats()).leased,
+      start: async (n) => {
+        const log = join(dir, `w${n}.log`);
+        logs.push(log);
+        // 1-4 ms handlers: a worker dies mid-task, holding leases.
+        const proc = await startFixture('sqlite-worker.ts', [db, 'loop', log, concurrency, 1000, 2]);
+        cleanups.push(() => stopGently(proc, 5000));
+        return proc;
+      },
+    });
+    await waitFor('every task to finish', 120_000, () => finished().size >= total);
+    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
+    await Promise.all(fleet.alive.map((p) => stopGently(p)));
+    const runs = lines(...logs).map((l) => Number(l.split(' ')[0]));
+    const unique = new Set(runs);
+    const lost = Array.from({ length: total }, (_, i) => i).filter((n) => !unique.has(n)).length;
+    const duplicates = runs.length - unique.size;
+    const figures = {
+      tasks: total,
+      kills: fleet.kills,
+      runs: runs.length,
+      lost,
+      duplicates,
+      bound: fleet.kills * concurrency,
+      seconds: Math.round((Date.now() - started) / 1000),
+      leasedAtKills: fleet.leasedAtKills,
+    };
+    report('sqlite-sigkill-loop', figures);
+    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
+    assert.equal(lost, 0, 'no task lost');
+    assert.ok(
+      duplicates <= figures.bound,
+      `${duplicates} duplicates, at most ${figures.bound} were in flight`,
+    );
+    const stats = await producer.stats();
+    assert.deepEqual(
+      [stats.waiting, stats.delayed, stats.leased, stats.dead],
+      [0, 0, 0, 0],
+      'nothing left behind',
+    );
+  });
+});
