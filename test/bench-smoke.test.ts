@@ -16,6 +16,8 @@ import { renderMarkdown, renderSvg } from '../bench/report.ts';
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
 const SYSTEMS = ['errand', 'bullmq', 'beequeue', 'rawlist'];
+/** Variants measured only while processing: Errand without results, BullMQ keeping completed jobs. */
+const VARIANTS = ['errand-noresults', 'bullmq-keep'];
 
 void describe('benchmark smoke run', () => {
   let dir: string;
@@ -68,9 +70,11 @@ void describe('benchmark smoke run', () => {
     assert.equal(meta.smoke, true);
     assert.ok(Number(meta.machine.cpus) >= 1);
     assert.match(meta.redis, /^\d+\.\d+/);
-    for (const lib of ['errand', 'bullmq', 'bee-queue'])
+    for (const lib of ['errand', 'bullmq', 'ioredis', 'bee-queue'])
       assert.match(meta.versions[lib] ?? '', /^\d+\.\d+\.\d+/, lib);
-    for (const s of SYSTEMS) assert.ok(results.systems.get(s)?.settings, `settings of ${s} not recorded`);
+    for (const s of [...SYSTEMS, ...VARIANTS])
+      assert.ok(results.systems.get(s)?.settings, `settings of ${s} not recorded`);
+    assert.match(results.systems.get('bullmq')!.settings, /removeOnComplete true.*ioredis/);
   });
 
   void it('reports no errors', () => {
@@ -83,19 +87,30 @@ void describe('benchmark smoke run', () => {
       for (const kase of ['one', 'inflight100', 'bulk']) {
         const r = find('enqueue', kase, system);
         positive(r, 'tasksPerSec');
+        positive(r, 'clientCpuUsPerTask');
         assert.equal(r.metrics.tasks, r.detail?.planned, `${kase}/${system} did not send every task`);
       }
     }
   });
 
   void it('measures processing throughput of every system at concurrency 1, 10 and 100, all tasks done', () => {
-    for (const system of SYSTEMS) {
+    for (const system of [...SYSTEMS, ...VARIANTS]) {
       for (const kase of ['c1', 'c10', 'c100']) {
         const r = find('process', kase, system);
         positive(r, 'tasksPerSec');
+        positive(r, 'workerCpuUsPerTask');
         assert.equal(r.metrics.tasks, r.detail?.planned, `${kase}/${system} did not finish every task`);
       }
     }
+  });
+
+  void it('runs the variants only where they differ: processing', () => {
+    for (const v of VARIANTS)
+      assert.deepEqual(
+        [...new Set(results.results.filter((r) => r.system === v).map((r) => r.scenario))],
+        ['process'],
+        v,
+      );
   });
 
   void it('measures ordered latency percentiles of every system at the requested rate', () => {

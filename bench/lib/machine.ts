@@ -31,6 +31,7 @@ export function libraryVersions(): Record<string, string> {
   return {
     errand: own.version,
     bullmq: pkgVersion('bullmq'),
+    ioredis: pkgVersion('ioredis'),
     'bee-queue': pkgVersion('bee-queue'),
     '@redis/client': pkgVersion('@redis/client'),
   };

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startCountingProxy } from '../lib/counting-proxy.ts';
 import { chunks, inFlight, Progress } from '../lib/progress.ts';
 import { callDelta, commandCalls, type NetCounters, netCounters, round, usedMemory } from '../lib/stats.ts';
-import type { Scenario, ScenarioContext, SystemName } from './types.ts';
+import { PRIMARY_SYSTEMS, type Scenario, type ScenarioContext, type SystemName } from './types.ts';
 
 const WARMUP = 20;
 const PAD = 'x'.repeat(100);
@@ -150,6 +150,7 @@ async function memoryOf(ctx: ScenarioContext, name: SystemName): Promise<void> {
 export const costScenario: Scenario = {
   name: 'cost',
   title: 'Redis cost per task',
+  systems: PRIMARY_SYSTEMS,
   async run(ctx, name) {
     for (const pattern of COST_PATTERNS) await costOf(ctx, name, pattern);
     await memoryOf(ctx, name);

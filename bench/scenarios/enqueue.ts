@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { chunks, inFlight } from '../lib/progress.ts';
 import { round } from '../lib/stats.ts';
 import type { BenchSystem } from '../systems/types.ts';
-import type { Scenario, ScenarioContext } from './types.ts';
+import { PRIMARY_SYSTEMS, type Scenario, type ScenarioContext } from './types.ts';
 
 async function measure(
   ctx: ScenarioContext,
@@ -16,12 +16,20 @@ async function measure(
   await sys.enqueueOne({ t: performance.now() });
   await sys.enqueueBulk([{ t: performance.now() }]);
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   const done = await body(start + ctx.sizes.capMs);
+  const cpu = process.cpuUsage(cpuBefore);
   const seconds = (performance.now() - start) / 1000;
   ctx.emit({
     case: kase,
     system: sys.name,
-    metrics: { tasksPerSec: round(done / seconds), tasks: done, seconds: round(seconds) },
+    metrics: {
+      tasksPerSec: round(done / seconds),
+      tasks: done,
+      seconds: round(seconds),
+      // The producer's process CPU (user + system) per task: no worker runs in this scenario.
+      clientCpuUsPerTask: round((cpu.user + cpu.system) / done),
+    },
     detail: { planned: n, capped: done < n },
   });
 }
@@ -29,6 +37,7 @@ async function measure(
 export const enqueueScenario: Scenario = {
   name: 'enqueue',
   title: 'Enqueue throughput',
+  systems: PRIMARY_SYSTEMS,
   async run(ctx, name) {
     const { sizes } = ctx;
     {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Progress } from '../lib/progress.ts';
 import { quantile, round } from '../lib/stats.ts';
-import type { Scenario } from './types.ts';
+import { PRIMARY_SYSTEMS, type Scenario } from './types.ts';
 
 export const LATENCY_CONCURRENCY = 10;
 const WARMUP = 50;
@@ -11,6 +11,7 @@ const WARMUP = 50;
 export const latencyScenario: Scenario = {
   name: 'latency',
   title: 'Latency, enqueue to handler start',
+  systems: PRIMARY_SYSTEMS,
   async run(ctx, name) {
     const { latencyRate: rate, latencySeconds: seconds } = ctx.sizes;
     const total = Math.round(rate * seconds);

@@ -44,7 +44,7 @@ export async function processOnce(
   sys: BenchSystem,
   n: number,
   concurrency: number,
-): Promise<{ tasksPerSec: number; done: number; capped: boolean; redis: RedisLoad }> {
+): Promise<{ tasksPerSec: number; done: number; capped: boolean; redis: RedisLoad; cpuUsPerTask: number }> {
   for (const batch of chunks(
     Array.from({ length: n }, (_, i) => i),
     ctx.sizes.bulkChunk,
@@ -53,20 +53,27 @@ export async function processOnce(
   }
   const progress = new Progress(n);
   const before = await redisLoad(ctx);
-  const { worker, reached, after } = await ctx.profiler.around(`${sys.name}-c${concurrency}`, async () => {
-    const worker = await sys.startWorker(concurrency, {
-      onStart: () => progress.started(),
-      onDone: () => progress.finished(),
-    });
-    const reached = await progress.wait(ctx.sizes.capMs, ctx.signal);
-    return { worker, reached, after: await redisLoad(ctx) };
-  });
+  const { worker, reached, after, cpu } = await ctx.profiler.around(
+    `${sys.name}-c${concurrency}`,
+    async () => {
+      // Worker CPU: this process does nothing else while the worker runs (tasks are pre-enqueued).
+      const cpuBefore = process.cpuUsage();
+      const worker = await sys.startWorker(concurrency, {
+        onStart: () => progress.started(),
+        onDone: () => progress.finished(),
+      });
+      const reached = await progress.wait(ctx.sizes.capMs, ctx.signal);
+      const cpu = process.cpuUsage(cpuBefore);
+      return { worker, reached, cpu, after: await redisLoad(ctx) };
+    },
+  );
   await worker.stop();
   return {
     tasksPerSec: progress.rate(),
     done: progress.done,
     capped: !reached,
     redis: loadDelta(before, after, n),
+    cpuUsPerTask: round((cpu.user + cpu.system) / Math.max(1, progress.done), 3),
   };
 }
 
@@ -91,6 +98,7 @@ export const processScenario: Scenario = {
             tasksPerSec: round(r.tasksPerSec),
             tasks: r.done,
             concurrency,
+            workerCpuUsPerTask: r.cpuUsPerTask,
             redisCpuUsPerTask: r.redis.cpuUsPerTask,
             redisCommandsPerTask: r.redis.commandsPerTask,
           },

@@ -4,8 +4,20 @@ import type { PrivateRedis } from '../lib/redis-server.ts';
 import type { RedisClient } from '../lib/stats.ts';
 import type { BenchSystem } from '../systems/types.ts';
 
-export const SYSTEM_NAMES = ['errand', 'bullmq', 'beequeue', 'rawlist'] as const;
+export const SYSTEM_NAMES = [
+  'errand',
+  'errand-noresults',
+  'bullmq',
+  'bullmq-keep',
+  'beequeue',
+  'rawlist',
+] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
+/**
+ * Each library as its documentation recommends. The variants (`errand-noresults`, `bullmq-keep`)
+ * differ only in what a worker keeps, so only the processing scenario runs them.
+ */
+export const PRIMARY_SYSTEMS: readonly SystemName[] = ['errand', 'bullmq', 'beequeue', 'rawlist'];
 
 export interface Sizes {
   /** Enqueue one at a time (sequential). */

@@ -15,8 +15,16 @@ const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+export interface ErrandVariant {
+  /** Store each task's result record (Errand's default); `false` is the worker's `results: false`. */
+  readonly results: boolean;
+}
+
 /** `config.url` may be any Errand broker URL (the SQLite scenario passes `sqlite:<file>`). */
-export async function createErrand(config: SystemConfig): Promise<BenchSystem> {
+export async function createErrand(
+  config: SystemConfig,
+  variant: ErrandVariant = { results: true },
+): Promise<BenchSystem> {
   const errand = new Errand({ broker: config.url, prefix: config.prefix });
   let hooks: WorkerHooks | undefined;
   const noop = errand.task(
@@ -27,12 +35,14 @@ export async function createErrand(config: SystemConfig): Promise<BenchSystem> {
     { retries: RETRIES },
   );
   return {
-    name: 'errand',
+    name: variant.results ? 'errand' : 'errand-noresults',
     version,
     settings:
       `retries ${RETRIES}, leaseMs ${LEASE_MS} (an expired lease redelivers the task, dead letter after ` +
-      `${errand.options.maxDeliveries} deliveries), results stored in the broker's result backend ` +
-      `(default; kept ${errand.options.resultTtlMs / 1000} s, the resultTtlMs default)`,
+      `${errand.options.maxDeliveries} deliveries), ` +
+      (variant.results
+        ? `results stored in the broker's result backend (default; kept ${errand.options.resultTtlMs / 1000} s, the resultTtlMs default)`
+        : 'worker({ results: false }): no result records'),
     async enqueueOne(payload) {
       await noop.send(payload);
     },
@@ -41,7 +51,12 @@ export async function createErrand(config: SystemConfig): Promise<BenchSystem> {
     },
     async startWorker(concurrency: number, workerHooks: WorkerHooks) {
       hooks = workerHooks;
-      const worker = errand.worker({ concurrency, leaseMs: LEASE_MS, handleSignals: false });
+      const worker = errand.worker({
+        concurrency,
+        leaseMs: LEASE_MS,
+        handleSignals: false,
+        results: variant.results,
+      });
       worker.on('error', reportErrors('errand'));
       worker.on('completed', () => workerHooks.onDone());
       await worker.start();
