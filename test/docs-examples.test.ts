@@ -64,16 +64,25 @@ const where = (b: CodeBlock): string => `${b.file}:${b.line}`;
 const programs = blocks.filter((b) => (b.lang === 'ts' || b.lang === 'typescript') && !b.fragment);
 const jsonBlocks = blocks.filter((b) => b.lang === 'json' && !b.fragment);
 
+/** `errand` and `errand/<sub>` as package.json exports them, mapped from dist/*.js to src/*.ts. */
+const entry: Record<string, string> = Object.fromEntries(
+  Object.entries(
+    (
+      JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
+        exports: Record<string, { default: string }>;
+      }
+    ).exports,
+  ).map(([sub, e]) => [
+    `errand${sub.slice(1)}`,
+    e.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'),
+  ]),
+);
+
 /** The block as a file in `dir`: `errand` imports point at src/, the Redis address at the test server. */
 function asProgram(b: CodeBlock, dir: string): string {
-  const entry: Record<string, string> = {
-    errand: 'src/index.ts',
-    'errand/redis': 'src/brokers/redis/index.ts',
-    'errand/memory': 'src/brokers/memory/index.ts',
-  };
   const code = b.code
     .replace(
-      /(from\s+|import\s*\(\s*)(['"])(errand(?:\/redis|\/memory)?)\2/g,
+      /(from\s+|import\s*\(\s*)(['"])(errand(?:\/[\w-]+)?)\2/g,
       (_, head: string, q: string, spec: string) =>
         `${head}${q}${relative(dir, join(repo, entry[spec] ?? spec))}${q}`,
     )
