@@ -346,7 +346,7 @@ export class Daemon {
       await this.errand.close();
     })();
     // Bounded: with the broker unreachable the workers cannot hand tasks back; their leases expire instead.
-    // A timer of our own: AbortSignal.timeout inside AbortSignal.any never fires after a GC on Node 20.
+    // A timer of our own: a timeout signal inside AbortSignal.any never fires after a GC on Node 20.
     const limit = deadline(this.config.shutdownMs + STOP_GRACE_MS, this.giveUp.signal);
     const done = await Promise.race([closing.then(() => true), limit.done.then(() => false)]);
     limit.cancel();

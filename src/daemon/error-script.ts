@@ -42,7 +42,7 @@ export class ErrorNotifier {
 
   private async run(script: ErrorScriptConfig, text: string): Promise<void> {
     let file: string | undefined;
-    // A timer of our own, cleared when the script ends (no AbortSignal.timeout left running).
+    // A timer of our own, cleared when the script ends (no timeout signal left running).
     const limit = new AbortController();
     const timer = setTimeout(() => limit.abort(new Error('error script timed out')), SCRIPT_TIMEOUT_MS);
     timer.unref();

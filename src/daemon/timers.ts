@@ -1,4 +1,4 @@
-/** Deadlines on timers the daemon owns and clears (never AbortSignal.timeout inside AbortSignal.any: nodejs/node#57736). */
+/** Deadlines on timers the daemon owns and clears (never a timeout signal inside AbortSignal.any: nodejs/node#57736). */
 
 /** Resolves after `ms` (a timer of our own, cleared by `cancel`), or when `signal` aborts. */
 export function deadline(ms: number, signal?: AbortSignal): { done: Promise<void>; cancel: () => void } {
