@@ -10,6 +10,7 @@
 import { createClient, ErrorReply, type RedisArgument, type RedisClientType } from '@redis/client';
 import { reconnectDelay, withTimeout } from '../../core/clock.ts';
 import { BrokerUnavailableError } from '../../core/errors.ts';
+import { CommandWatchdog } from './watchdog.ts';
 
 export type Client = RedisClientType<Record<string, never>, Record<string, never>, Record<string, never>, 2>;
 
@@ -47,13 +48,14 @@ export class RedisConnection {
       options?: Parameters<Client['sendCommand']>[1],
     ) => Promise<unknown>;
     const ms = this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    // One timer for all commands, not one per command (a measurable share of a task's cost).
+    const watchdog = new CommandWatchdog(ms);
     const bounded = (args: ReadonlyArray<RedisArgument>, options?: Parameters<Client['sendCommand']>[1]) => {
       const command = String(args[0] ?? 'command');
-      return withTimeout(
+      return watchdog.watch(
         send(args, options).catch((err: unknown) => {
           throw this.explain(err, command);
         }),
-        ms,
         () =>
           new BrokerUnavailableError(
             this.where,
