@@ -64,6 +64,11 @@ export class Settler {
     private readonly refill?: Refill,
   ) {}
 
+  /** Whether records are written at all (lets the executor skip building them). */
+  get recording(): boolean {
+    return this.writeResults && !this.abandoned.signal.aborted;
+  }
+
   /** Queue a result record (written with the next flush). */
   record(record: TaskRecord): void {
     if (!this.writeResults || this.abandoned.signal.aborted) return;
