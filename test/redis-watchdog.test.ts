@@ -42,7 +42,10 @@ test('a command sent after an idle spell is still bounded', async () => {
   assert.equal(await watchdog.watch(later(5, 1), () => new Error('x')), 1);
   await later(250, null);
   const started = performance.now();
-  await assert.rejects(watchdog.watch(never(), () => new Error('late timed out')), /late timed out/);
+  await assert.rejects(
+    watchdog.watch(never(), () => new Error('late timed out')),
+    /late timed out/,
+  );
   const ms = performance.now() - started;
   assert.ok(ms >= 95 && ms < 2000, `failed after ${ms} ms`);
   watchdog.dispose();

@@ -10,6 +10,8 @@
 import { createClient, ErrorReply, type RedisArgument, type RedisClientType } from '@redis/client';
 import { reconnectDelay, withTimeout } from '../../core/clock.ts';
 import { BrokerUnavailableError } from '../../core/errors.ts';
+import { type RecordBatch, ResultRider } from './result-rider.ts';
+import { runScript } from './scripts.ts';
 import { CommandWatchdog } from './watchdog.ts';
 
 export type Client = RedisClientType<Record<string, never>, Record<string, never>, Record<string, never>, 2>;
@@ -35,6 +37,8 @@ export class RedisConnection {
   readonly where: string;
   /** The last connection error, quoted when a command fails for want of a connection. */
   private lastError: Error | undefined;
+  /** Result records waiting to ride on the next settle script sent on this connection. */
+  readonly results = new ResultRider(async (batch) => writeRecords(await this.ready(), batch));
 
   constructor(private readonly options: RedisConnectionOptions) {
     this.where = describeUrl(options.url);
@@ -184,4 +188,14 @@ export function describeUrl(url: string): string {
   } catch {
     return 'Redis';
   }
+}
+
+/** Writes task records alone (write-results.lua): records no settle took along. */
+async function writeRecords(client: Client, batch: RecordBatch): Promise<void> {
+  await runScript(client, 'write-results', batch.keys, [
+    batch.ttlMs,
+    batch.channel,
+    batch.finals,
+    ...batch.values,
+  ]);
 }

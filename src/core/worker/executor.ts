@@ -108,7 +108,8 @@ export class Executor {
     if (attempt.ok) {
       try {
         // Only an object (or a bigint) can fail to encode: skip the trial run for the rest.
-        if (typeof attempt.value === 'object' || typeof attempt.value === 'bigint') JSON.stringify(attempt.value);
+        if (typeof attempt.value === 'object' || typeof attempt.value === 'bigint')
+          JSON.stringify(attempt.value);
       } catch (err) {
         return {
           kind: 'fail',
