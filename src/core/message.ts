@@ -138,6 +138,15 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
   return { ok: true, message, assignedId };
 }
 
+function tooDeep(): RangeError {
+  return new RangeError(`message is nested more than ${MAX_NESTING} levels deep (the limit of a message)`);
+}
+
+function withoutAttempt(message: TaskMessage): Omit<TaskMessage, 'attempt'> {
+  const { attempt: _, ...rest } = message;
+  return rest;
+}
+
 /** Errand's own format: one JSON object per message. */
 export const jsonCodec: MessageCodec = {
   decode(body, newId) {
@@ -150,13 +159,10 @@ export const jsonCodec: MessageCodec = {
     return toMessage(value, newId);
   },
   encode(message) {
-    // "attempt" is left out while it is 0 (its default): fewer bytes per waiting task.
-    const { attempt, ...rest } = message;
-    const tooDeep = (): RangeError =>
-      new RangeError(`message is nested more than ${MAX_NESTING} levels deep (the limit of a message)`);
     let body: string;
     try {
-      body = JSON.stringify(attempt !== 0 ? message : rest);
+      // "attempt" is left out while it is 0 (its default): fewer bytes per waiting task.
+      body = JSON.stringify(message.attempt !== 0 ? message : withoutAttempt(message));
     } catch (err) {
       throw err instanceof RangeError && nestingDepth(message) > MAX_NESTING ? tooDeep() : err;
     }

@@ -64,8 +64,9 @@ export class Executor {
   }
 
   private decode(queue: string, leased: LeasedMessage) {
-    const bytes = Buffer.byteLength(leased.body);
     const limit = this.runtime.options.maxMessageBytes;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long body needs counting.
+    const bytes = leased.body.length * 3 <= limit ? 0 : Buffer.byteLength(leased.body);
     if (bytes > limit) {
       return {
         ok: false as const,
@@ -132,7 +133,6 @@ export class Executor {
   private async conclude(execution: Execution, message: TaskMessage, decision: Decision, startedAt: number) {
     const { queue, leased } = execution;
     const redelivered = leased.delivery > 1 ? leased.body : undefined;
-    const base = () => ({ id: message.id, task: message.task, queue, attempt: message.attempt + 1, message });
     switch (decision.kind) {
       case 'success': {
         this.record(message, queue, 'SUCCESS', startedAt, decision.value, undefined);
@@ -140,7 +140,11 @@ export class Executor {
           (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered, execution)) &&
           this.events.listenerCount('completed') > 0
         ) {
-          this.emit('completed', { ...base(), result: decision.value, durationMs: decision.durationMs });
+          this.emit('completed', {
+            ...eventBase(message, queue),
+            result: decision.value,
+            durationMs: decision.durationMs,
+          });
         }
         return;
       }
@@ -156,7 +160,11 @@ export class Executor {
             execution,
           )
         ) {
-          this.emit('retrying', { ...base(), error: decision.error, delayMs: decision.delayMs });
+          this.emit('retrying', {
+            ...eventBase(message, queue),
+            error: decision.error,
+            delayMs: decision.delayMs,
+          });
         }
         return;
       }
@@ -173,7 +181,7 @@ export class Executor {
             execution,
           )
         ) {
-          this.emit('failed', { ...base(), error: decision.error, body });
+          this.emit('failed', { ...eventBase(message, queue), error: decision.error, body });
         }
         return;
       }
@@ -254,6 +262,10 @@ class ExecutionContext implements TaskContext {
   get signal(): AbortSignal {
     return this.execution.cancellation.signal;
   }
+}
+
+function eventBase(message: TaskMessage, queue: string) {
+  return { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
