@@ -81,7 +81,7 @@ async function nextLine(handle: ChildHandle, what: string): Promise<string> {
   }
 }
 
-async function redisCpuUs(client: ReturnType<typeof createClient>): Promise<number> {
+async function redisCpuUs(client: { info(section: string): Promise<string> }): Promise<number> {
   const info = parseInfo(await client.info('cpu'));
   return (Number(info.get('used_cpu_sys')) + Number(info.get('used_cpu_user'))) * 1e6;
 }

@@ -93,8 +93,16 @@ const OPTIONAL_FIELDS: readonly Check[] = [
   ],
 ];
 
+/** How toMessage may treat a value it was given by a decoder. */
+interface Provenance {
+  /** Parsed from JSON of this many characters: depth d needs 2d of them, so a short one is shallow. */
+  readonly jsonLength?: number;
+  /** A fresh object nobody else holds: completed in place rather than copied. */
+  readonly owned?: boolean;
+}
+
 /** Validates a decoded JSON value as a version-1 message. Returns the problem, or the message. */
-export function toMessage(value: unknown, newId: () => string): DecodeResult {
+export function toMessage(value: unknown, newId: () => string, from: Provenance = {}): DecodeResult {
   if (!isPlainObject(value)) return { ok: false, reason: 'message is not a JSON object' };
   if (value.v !== undefined && value.v !== WIRE_VERSION) {
     return {
@@ -120,14 +128,21 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
     const problem = validateBackoff(value.backoff);
     if (problem) return { ok: false, reason: `"backoff" is invalid: ${problem}` };
   }
-  const depth = nestingDepth(value);
-  if (depth > MAX_NESTING) {
+  const shallow = from.jsonLength !== undefined && from.jsonLength <= 2 * MAX_NESTING;
+  if (!shallow && nestingDepth(value) > MAX_NESTING) {
     return {
       ok: false,
       reason: `message is nested more than ${MAX_NESTING} levels deep (it could not be re-encoded for a retry or a dead letter)`,
     };
   }
   const assignedId = value.id === undefined;
+  if (from.owned) {
+    value.v = WIRE_VERSION;
+    if (assignedId) value.id = newId();
+    value.args ??= [];
+    value.attempt ??= 0;
+    return { ok: true, message: value as unknown as TaskMessage, assignedId };
+  }
   const message = {
     ...value,
     v: WIRE_VERSION,
@@ -156,7 +171,7 @@ export const jsonCodec: MessageCodec = {
     } catch (err) {
       return { ok: false, reason: `message is not valid JSON: ${(err as Error).message}` };
     }
-    return toMessage(value, newId);
+    return toMessage(value, newId, { jsonLength: body.length, owned: true });
   },
   encode(message) {
     let body: string;
