@@ -42,7 +42,7 @@ export class RedisConnection {
 
   constructor(private readonly options: RedisConnectionOptions) {
     this.where = describeUrl(options.url);
-    this.client = this.bounded(this.create());
+    this.client = this.bounded(this.create({ boundedByWatchdog: true }));
   }
 
   /** Makes each command of `client` fail within the command timeout, with an error naming Redis and the command. */
@@ -56,10 +56,13 @@ export class RedisConnection {
     const watchdog = new CommandWatchdog(ms);
     const bounded = (args: ReadonlyArray<RedisArgument>, options?: Parameters<Client['sendCommand']>[1]) => {
       const command = String(args[0] ?? 'command');
+      // node-redis's own per-command timeout is off (commandOptions below): the watchdog's
+      // shared signal takes its place.
       return watchdog.watch(
-        send(args, options).catch((err: unknown) => {
-          throw this.explain(err, command);
-        }),
+        (abortSignal) =>
+          send(args, options?.abortSignal ? options : { ...options, abortSignal }).catch((err: unknown) => {
+            throw this.explain(err, command);
+          }),
         () =>
           new BrokerUnavailableError(
             this.where,
@@ -78,7 +81,7 @@ export class RedisConnection {
     // node-redis's own TimeoutError (a command left waiting for a connection) has no message.
     const kind = cause.constructor.name;
     const problem =
-      kind === 'TimeoutError'
+      kind === 'TimeoutError' || kind === 'AbortError'
         ? `${command} got no answer within ${this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS} ms (is Redis running and reachable?)`
         : `${command} failed, Redis could not be reached (${kind}${cause.message ? `: ${cause.message}` : ''})`;
     return new BrokerUnavailableError(this.where, `${problem}${this.lastErrorNote()}`, { cause });
@@ -88,10 +91,13 @@ export class RedisConnection {
     return this.lastError && !this.client.isReady ? `; last connection error: ${this.lastError.message}` : '';
   }
 
-  private create(): Client {
+  private create(options: { boundedByWatchdog?: boolean } = {}): Client {
     const client = createClient({
       url: this.options.url,
       RESP: 2,
+      // The shared client's commands are bounded by the watchdog (see bounded()), not by an
+      // AbortSignal.timeout per command.
+      ...(options.boundedByWatchdog && { commandOptions: { timeout: 0 } }),
       socket: {
         connectTimeout: 5000,
         reconnectStrategy: (retries: number) => reconnectDelay(retries),
