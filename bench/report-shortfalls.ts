@@ -13,22 +13,20 @@ shared with other work, so single runs vary by ±30 %; the figures below are wha
 call and one round trip (the result write used to be a second script call; at concurrency 1 that was two
 socket writes per task). Sends made in the same moment are one enqueue call. Leasing no longer hashes every
 body (SHA1) nor reads an expired-delivery count unless the queue keeps one. One watchdog timer bounds all
-Redis commands of a client instead of a timer per command. Records and event payloads are built only when
+Redis commands of a client, and commands sent within 100 ms share one abort signal for node-redis, instead of
+a timer and an \`AbortSignal.timeout\` per command. Records and event payloads are built only when
 used; a decoded message is completed in place and a short one skips the depth walk. Worker CPU per no-op task
-went from 150-220 / 54 / 16 µs (concurrency 1 / 10 / 100) to about 140-150 / 28-34 / 9-10 µs; client CPU per
+went from 150-220 / 54 / 16 µs (concurrency 1 / 10 / 100) to about 130-150 / 27-32 / 9-10 µs; client CPU per
 enqueue with 100 in flight from 25 µs to 5-8 µs.
 
-**Worker CPU per task at concurrency 10 (goal ≤ 20 µs): about 28-34 µs, not met.** With \`results: false\`
-it is 14-15 µs, so about half is the result records: per task a record object, its JSON (\`JSON.stringify\`),
+**Worker CPU per task at concurrency 10 (goal ≤ 20 µs): about 27-32 µs, not met.** With \`results: false\`
+it is 11-15 µs, so about half is the result records: per task a record object, its JSON (\`JSON.stringify\`),
 its key, and two more arguments in the settle script call, whose RESP encoding and socket write
 (\`writev\`, 15 % of the profile) grow with them; Redis also spends 3-4 µs more per task on the \`SET … PX\`
-calls. The rest is socket I/O (\`writev\`, \`dispatch\` together ~20 %), node-redis's per-command
-\`AbortSignal.timeout\` (~2.5 %: kept, because it takes a timed-out command out of the offline queue so that a
-command reported failed is never sent later), \`AsyncLocalStorage\` for \`taskContext()\` (~2-3 %: kept,
+calls. The rest is socket I/O (\`writev\`, \`dispatch\` together ~20 %), \`AsyncLocalStorage\` for \`taskContext()\` (~2-3 %: kept,
 because \`taskContext()\` may be called after an \`await\` in any handler, and enabling it lazily could hand a
-handler another task's context), and the executor's own promises. Next steps: reuse the STARTED/SUCCESS
-record shape as a template string instead of \`JSON.stringify\` per record, and share one abort signal per
-100 ms of commands with node-redis instead of one timeout signal per command.
+handler another task's context), and the executor's own promises. Next step: fewer bytes per record on the
+wire (the record repeats the task name, queue and timestamps the worker already sent with the message).
 
 **Processing against the raw list loop at 10 and 100 (goal 0.9×): about 0.3-0.45× at 10, 0.4-0.7× at 100,
 not met.** The raw loop does \`LMOVE\` + \`LREM\` per task and nothing else; Errand keeps a lease with a fencing
