@@ -5,9 +5,10 @@
  * what decides where one Redis saturates (the ceiling of a fleet), since worker processes add
  * Node CPU but share Redis's one core.
  *
- *   npx tsx bench/scaling.ts [--tasks 40000] [--concurrency 100] [--processes 1,2,4] [--out file.jsonl]
+ *   npx tsx bench/scaling.ts [--tasks 40000] [--concurrency 100] [--processes 1,2,4] [--runs 1] [--out file.jsonl]
  *
- * Writes one JSON line per process count (stdout, or appended to --out).
+ * Writes one result line per run and process count (scenario "scaling", case "p<processes>"),
+ * to stdout or appended to --out; `bench/report.ts` renders them when given that file too.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -133,6 +134,19 @@ async function measure(url: string, processes: number, tasks: number, concurrenc
   };
 }
 
+/** A result line as bench/lib/aggregate.ts reads them. */
+function resultLine(run: number, redisVersion: string, m: Awaited<ReturnType<typeof measure>>): string {
+  return `${JSON.stringify({
+    type: 'result',
+    run,
+    scenario: 'scaling',
+    case: `p${m.processes}`,
+    system: 'errand',
+    metrics: m,
+    detail: { redis: redisVersion },
+  })}\n`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -141,6 +155,7 @@ async function main(): Promise<void> {
       tasks: { type: 'string', default: '40000' },
       concurrency: { type: 'string', default: '100' },
       processes: { type: 'string', default: '1,2,4' },
+      runs: { type: 'string', default: '1' },
       out: { type: 'string' },
     },
   });
@@ -148,15 +163,13 @@ async function main(): Promise<void> {
   if (values.child) return child(values.url!, concurrency);
   const redis = await startPrivateRedis();
   try {
-    for (const processes of values.processes!.split(',').map(Number)) {
-      const result = {
-        type: 'scaling',
-        redis: redis.version,
-        ...(await measure(redis.url, processes, Number(values.tasks), concurrency)),
-      };
-      const line = `${JSON.stringify(result)}\n`;
-      if (values.out) appendFileSync(values.out, line);
-      process.stdout.write(line);
+    for (let run = 1; run <= Number(values.runs); run++) {
+      for (const processes of values.processes!.split(',').map(Number)) {
+        const m = await measure(redis.url, processes, Number(values.tasks), concurrency);
+        const line = resultLine(run, redis.version, m);
+        if (values.out) appendFileSync(values.out, line);
+        process.stdout.write(line);
+      }
     }
   } finally {
     await redis.stop();
