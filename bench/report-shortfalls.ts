@@ -8,6 +8,8 @@ export const SHORTFALLS = `## Where Errand falls short, and why
 Profiled with \`npx tsx bench/run.ts --scenarios process --systems errand --cpu-prof <dir>\` (worker phase
 only; read with \`npx tsx bench/profile-summary.ts <file>\`) and \`INFO commandstats\`, on a 2-core machine
 shared with other work, so single runs vary by ±30 %; the figures below are what repeated short runs agreed on.
+The first system measured in a run (Errand) also pays V8's warm-up in run 1: its CPU per task there is 1.5-3×
+that of runs 2 and 3, so only the median of several runs says anything.
 
 **What was cut (issue 11).** Per batch, the settle, the result records and the next reserve are one script
 call and one round trip (the result write used to be a second script call; at concurrency 1 that was two
@@ -28,8 +30,8 @@ because \`taskContext()\` may be called after an \`await\` in any handler, and e
 handler another task's context), and the executor's own promises. Next step: fewer bytes per record on the
 wire (the record repeats the task name, queue and timestamps the worker already sent with the message).
 
-**Processing against the raw list loop at 10 and 100 (goal 0.9×): about 0.3-0.45× at 10, 0.4-0.7× at 100,
-not met.** The raw loop does \`LMOVE\` + \`LREM\` per task and nothing else; Errand keeps a lease with a fencing
+**Processing against the raw list loop at 10 and 100 (goal 0.9×): about 0.3-0.6× at 10 and 0.15-0.45× at 100
+in our runs, not met.** The raw loop does \`LMOVE\` + \`LREM\` per task and nothing else; Errand keeps a lease with a fencing
 token, writes a result record and publishes completion, which costs 8-9 µs of Redis CPU per task at
 concurrency 10 against the loop's 2 µs. The worker is also in lockstep: a batch is settled and the next one
 leased in one script, then run; with no-op tasks the whole batch ends at once and Node waits for Redis while
