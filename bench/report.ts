@@ -186,6 +186,24 @@ export function renderMarkdown(r: Results, svgName: string, sources: readonly st
     unavailableNotes(r, 'sqlite'),
     '',
   );
+  const scalingRows = cases(r, 'scaling').map((c) => [
+    c.slice(1),
+    fmtSummary(stat(r, 'scaling', c, 'errand', 'tasksPerSec')),
+    fmtSummary(stat(r, 'scaling', c, 'errand', 'redisCpuUsPerTask')),
+    fmtSummary(stat(r, 'scaling', c, 'errand', 'workerCpuUsPerTask')),
+  ]);
+  if (scalingRows.length > 0) {
+    out.push(
+      '## 7. Scaling past one process',
+      '',
+      'Worker processes of concurrency 100 each (Errand defaults, results stored) draining the same queue on one',
+      'Redis (`npx tsx bench/scaling.ts --out <file>`, then pass that file to `bench/report.ts` too). Redis CPU per',
+      'task decides where one Redis saturates: one Redis core serves about 1,000,000 / (that figure) tasks/s.',
+      '',
+      table(['processes', 'tasks/s', 'Redis CPU µs per task', 'worker CPU µs per task'], scalingRows),
+      '',
+    );
+  }
   out.push(SHORTFALLS);
   out.push(METHOD);
   return `${out

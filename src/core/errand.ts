@@ -18,6 +18,7 @@ import type { QueueStats, TaskRecord } from './port.ts';
 import { DEFAULT_BROKER_URL, openStores, type Stores } from './resolve.ts';
 import { outcomeOf, ResultWaiter } from './results.ts';
 import type { Runtime } from './runtime.ts';
+import { SendBatcher } from './send-batcher.ts';
 import { type Handler, type ResultOptions, type SentTask, Task, type TaskDefinition } from './task.ts';
 import { Worker, type WorkerOptions } from './worker/worker.ts';
 
@@ -97,6 +98,11 @@ export class Errand {
     return sent!;
   }
 
+  private readonly sends = new SendBatcher(async (queue, entries) => {
+    const { broker } = await this.stores();
+    return broker.enqueue(queue, entries, this.options.resultTtlMs);
+  });
+
   private readonly sender = {
     sendMany: <R>(task: string, argsList: readonly (readonly unknown[])[], options: SendOptions) =>
       this.sendMany<R>(task, argsList, options),
@@ -107,7 +113,8 @@ export class Errand {
     argsList: readonly (readonly unknown[])[],
     options: SendOptions,
   ): Promise<SentTask<R>[]> {
-    validateSendOptions(`send("${task}")`, options);
+    // Most sends carry no options: nothing to check then.
+    if (!isEmptyObject(options)) validateSendOptions(`send("${task}")`, options);
     if (options.id !== undefined && argsList.length > 1) {
       throw new ErrandConfigError(`send("${task}").id`, 'one id cannot name several tasks (sendBulk)');
     }
@@ -131,7 +138,8 @@ export class Errand {
         ...(options.env !== undefined && { env: options.env }),
       };
       const body = codec.encode(message);
-      const bytes = Buffer.byteLength(body);
+      // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long body needs counting.
+      const bytes = body.length * 3 <= this.options.maxMessageBytes ? 0 : Buffer.byteLength(body);
       if (bytes > this.options.maxMessageBytes) {
         throw new ErrandConfigError(
           `send("${task}").args`,
@@ -147,11 +155,10 @@ export class Errand {
         },
       };
     });
-    const { broker } = await this.stores();
-    const outcomes = await broker.enqueue(
+    // Sends made in the same moment share one broker call (see send-batcher.ts).
+    const outcomes = await this.sends.add(
       queue,
       entries.map((e) => e.entry),
-      this.options.resultTtlMs,
     );
     return entries.map(({ message }, i) =>
       this.sentTask<R>(message.id, task, queue, outcomes[i] === 'duplicate'),
@@ -214,4 +221,11 @@ export class Errand {
 function pendingRecord(id: string, task: string, queue: string): TaskRecord {
   const now = Date.now();
   return { id, task, queue, state: 'PENDING', attempt: 0, createdAt: now, updatedAt: now };
+}
+
+function isEmptyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return false;
+  for (const _ in value) return false;
+  return true;
 }

@@ -93,8 +93,16 @@ const OPTIONAL_FIELDS: readonly Check[] = [
   ],
 ];
 
+/** How toMessage may treat a value it was given by a decoder. */
+interface Provenance {
+  /** Parsed from JSON of this many characters: depth d needs 2d of them, so a short one is shallow. */
+  readonly jsonLength?: number;
+  /** A fresh object nobody else holds: completed in place rather than copied. */
+  readonly owned?: boolean;
+}
+
 /** Validates a decoded JSON value as a version-1 message. Returns the problem, or the message. */
-export function toMessage(value: unknown, newId: () => string): DecodeResult {
+export function toMessage(value: unknown, newId: () => string, from: Provenance = {}): DecodeResult {
   if (!isPlainObject(value)) return { ok: false, reason: 'message is not a JSON object' };
   if (value.v !== undefined && value.v !== WIRE_VERSION) {
     return {
@@ -120,14 +128,21 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
     const problem = validateBackoff(value.backoff);
     if (problem) return { ok: false, reason: `"backoff" is invalid: ${problem}` };
   }
-  const depth = nestingDepth(value);
-  if (depth > MAX_NESTING) {
+  const shallow = from.jsonLength !== undefined && from.jsonLength <= 2 * MAX_NESTING;
+  if (!shallow && nestingDepth(value) > MAX_NESTING) {
     return {
       ok: false,
       reason: `message is nested more than ${MAX_NESTING} levels deep (it could not be re-encoded for a retry or a dead letter)`,
     };
   }
   const assignedId = value.id === undefined;
+  if (from.owned) {
+    value.v = WIRE_VERSION;
+    if (assignedId) value.id = newId();
+    value.args ??= [];
+    value.attempt ??= 0;
+    return { ok: true, message: value as unknown as TaskMessage, assignedId };
+  }
   const message = {
     ...value,
     v: WIRE_VERSION,
@@ -136,6 +151,15 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
     attempt: value.attempt ?? 0,
   } as unknown as TaskMessage;
   return { ok: true, message, assignedId };
+}
+
+function tooDeep(): RangeError {
+  return new RangeError(`message is nested more than ${MAX_NESTING} levels deep (the limit of a message)`);
+}
+
+function withoutAttempt(message: TaskMessage): Omit<TaskMessage, 'attempt'> {
+  const { attempt: _, ...rest } = message;
+  return rest;
 }
 
 /** Errand's own format: one JSON object per message. */
@@ -147,16 +171,13 @@ export const jsonCodec: MessageCodec = {
     } catch (err) {
       return { ok: false, reason: `message is not valid JSON: ${(err as Error).message}` };
     }
-    return toMessage(value, newId);
+    return toMessage(value, newId, { jsonLength: body.length, owned: true });
   },
   encode(message) {
-    // "attempt" is left out while it is 0 (its default): fewer bytes per waiting task.
-    const { attempt, ...rest } = message;
-    const tooDeep = (): RangeError =>
-      new RangeError(`message is nested more than ${MAX_NESTING} levels deep (the limit of a message)`);
     let body: string;
     try {
-      body = JSON.stringify(attempt !== 0 ? message : rest);
+      // "attempt" is left out while it is 0 (its default): fewer bytes per waiting task.
+      body = JSON.stringify(message.attempt !== 0 ? message : withoutAttempt(message));
     } catch (err) {
       throw err instanceof RangeError && nestingDepth(message) > MAX_NESTING ? tooDeep() : err;
     }

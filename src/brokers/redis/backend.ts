@@ -1,14 +1,13 @@
 /**
  * Redis result backend: one key per task id (`<prefix>:result:<id>`, SET with PX), and one
  * PUBLISH per written batch on `<prefix>:final` listing the ids that reached a final state.
- * A batch is one script call (scripts/write-results.lua): one command from the client, however
- * many records.
+ * A batch rides on the worker's settle script when one is sent in the same step (no command of
+ * its own), else it is one write-results.lua call, however many records.
  */
 import type { ResultBackend, TaskRecord } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
 import type { RedisConnection } from './connection.ts';
 import { finalChannel, resultKey } from './keys.ts';
-import { runScript } from './scripts.ts';
 
 export class RedisResultBackend implements ResultBackend {
   readonly name = 'redis';
@@ -20,18 +19,21 @@ export class RedisResultBackend implements ResultBackend {
     private readonly prefix: string,
   ) {}
 
-  async write(records: readonly TaskRecord[], ttlMs: number): Promise<void> {
-    if (records.length === 0) return;
-    const client = await this.connection.ready();
-    const keys = records.map((record) => resultKey(this.prefix, record.id));
-    const finals = records.filter((record) => FINAL_STATES.has(record.state)).map((record) => record.id);
-    const values = records.map((record) => JSON.stringify(record));
-    await runScript(client, 'write-results', keys, [
-      ttlMs,
-      finalChannel(this.prefix),
-      finals.join('\n'),
-      ...values,
-    ]);
+  /**
+   * Synchronous up to the hand-over: a settle the worker issues in the same step takes these
+   * records into its script (see result-rider.ts); otherwise they are written on their own.
+   */
+  write(records: readonly TaskRecord[], ttlMs: number): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const keys: string[] = [];
+    const values: string[] = [];
+    let finals = '';
+    for (const record of records) {
+      keys.push(resultKey(this.prefix, record.id));
+      values.push(JSON.stringify(record));
+      if (FINAL_STATES.has(record.state)) finals = finals === '' ? record.id : `${finals}\n${record.id}`;
+    }
+    return this.connection.results.offer({ keys, values, finals, channel: finalChannel(this.prefix), ttlMs });
   }
 
   async read(id: string): Promise<TaskRecord | undefined> {

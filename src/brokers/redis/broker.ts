@@ -17,6 +17,7 @@ import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, w
 import { SILENCE_FRACTION } from '../lease-grace.ts';
 import { type Client, closeClient, type RedisConnection } from './connection.ts';
 import { type QueueKeys, queueKeys } from './keys.ts';
+import type { RecordBatch, TakenRecords } from './result-rider.ts';
 import { runScript } from './scripts.ts';
 
 export interface RedisBrokerOptions {
@@ -137,19 +138,29 @@ export class RedisBroker implements Broker {
   }
 
   async settle(queue: string, batch: SettleBatch, now: number): Promise<SettleResult> {
-    const out = await this.runSettle(queue, checkedBatch(batch, now), now, []);
+    const checked = checkedBatch(batch, now);
+    // Before the first await: result records written in this same step ride along.
+    const records = this.takeRecords(checked);
+    const out = await this.runSettle(queue, checked, now, [], records);
     return { lost: out.slice(1, 1 + Number(out[0])) };
   }
 
   async settleAndReserve(queue: string, input: SettleBatch, request: ReserveRequest) {
     checkReserve(request);
     const batch = checkedBatch(input, request.now);
+    const records = this.connection.results.take();
+    let deadLettered: DeadLetter[];
     const client = await this.client();
     const k = this.keys(queue);
-    const deadLettered = await this.recoverIfDue(client, queue, k, request);
+    try {
+      deadLettered = await this.recoverIfDue(client, queue, k, request);
+    } catch (err) {
+      records?.done(err);
+      throw err;
+    }
     const markers = k.nativeWait ? 1 : 0;
     const reserveArgs = [request.max, request.leaseMs, ...this.takeTokens(request.max), markers];
-    const out = await this.runSettle(queue, batch, request.now, reserveArgs);
+    const out = await this.runSettle(queue, batch, request.now, reserveArgs, records);
     const lostCount = Number(out[0]);
     return {
       lost: out.slice(1, 1 + lostCount),
@@ -157,11 +168,40 @@ export class RedisBroker implements Broker {
     };
   }
 
+  /** Result records waiting to be written, when this settle has outcomes to carry them with. */
+  private takeRecords(batch: SettleBatch): TakenRecords | undefined {
+    const outcomes =
+      (batch.acks?.length ?? 0) +
+      (batch.retries?.length ?? 0) +
+      (batch.deadLetters?.length ?? 0) +
+      (batch.releases?.length ?? 0);
+    return outcomes > 0 ? this.connection.results.take() : undefined;
+  }
+
   private async runSettle(
     queue: string,
     batch: SettleBatch,
     now: number,
     reserveArgs: (string | number)[],
+    records: TakenRecords | undefined,
+  ): Promise<string[]> {
+    if (!records) return this.runSettleScript(queue, batch, now, reserveArgs, undefined);
+    try {
+      const out = await this.runSettleScript(queue, batch, now, reserveArgs, records.batch);
+      records.done();
+      return out;
+    } catch (err) {
+      records.done(err);
+      throw err;
+    }
+  }
+
+  private async runSettleScript(
+    queue: string,
+    batch: SettleBatch,
+    now: number,
+    reserveArgs: (string | number)[],
+    records: RecordBatch | undefined,
   ): Promise<string[]> {
     const k = this.keys(queue);
     const acks = batch.acks ?? [];
@@ -177,12 +217,12 @@ export class RedisBroker implements Broker {
     for (const r of retries) args.push(r.token, r.body, r.dueAt);
     for (const d of deadLetters) args.push(d.token, d.body ?? '', d.reason);
     args.push(...releases, ...shas, ...reserveArgs);
-    return runScript<string[]>(
-      await this.client(),
-      'settle',
-      [k.wait, k.delayed, k.leases, k.inflight, k.expired, k.dead, k.deadIndex],
-      args,
-    );
+    const keys = [k.wait, k.delayed, k.leases, k.inflight, k.expired, k.dead, k.deadIndex];
+    if (records) {
+      keys.push(...records.keys);
+      args.push(records.ttlMs, records.channel, records.finals, ...records.values);
+    }
+    return runScript<string[]>(await this.client(), 'settle', keys, args);
   }
 
   async extend(queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {

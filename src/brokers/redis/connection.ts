@@ -10,6 +10,9 @@
 import { createClient, ErrorReply, type RedisArgument, type RedisClientType } from '@redis/client';
 import { reconnectDelay, withTimeout } from '../../core/clock.ts';
 import { BrokerUnavailableError } from '../../core/errors.ts';
+import { type RecordBatch, ResultRider } from './result-rider.ts';
+import { runScript } from './scripts.ts';
+import { CommandWatchdog } from './watchdog.ts';
 
 export type Client = RedisClientType<Record<string, never>, Record<string, never>, Record<string, never>, 2>;
 
@@ -34,10 +37,12 @@ export class RedisConnection {
   readonly where: string;
   /** The last connection error, quoted when a command fails for want of a connection. */
   private lastError: Error | undefined;
+  /** Result records waiting to ride on the next settle script sent on this connection. */
+  readonly results = new ResultRider(async (batch) => writeRecords(await this.ready(), batch));
 
   constructor(private readonly options: RedisConnectionOptions) {
     this.where = describeUrl(options.url);
-    this.client = this.bounded(this.create());
+    this.client = this.bounded(this.create({ boundedByWatchdog: true }));
   }
 
   /** Makes each command of `client` fail within the command timeout, with an error naming Redis and the command. */
@@ -47,13 +52,17 @@ export class RedisConnection {
       options?: Parameters<Client['sendCommand']>[1],
     ) => Promise<unknown>;
     const ms = this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    // One timer for all commands, not one per command (a measurable share of a task's cost).
+    const watchdog = new CommandWatchdog(ms);
     const bounded = (args: ReadonlyArray<RedisArgument>, options?: Parameters<Client['sendCommand']>[1]) => {
       const command = String(args[0] ?? 'command');
-      return withTimeout(
-        send(args, options).catch((err: unknown) => {
-          throw this.explain(err, command);
-        }),
-        ms,
+      // node-redis's own per-command timeout is off (commandOptions below): the watchdog's
+      // shared signal takes its place.
+      return watchdog.watch(
+        (abortSignal) =>
+          send(args, options?.abortSignal ? options : { ...options, abortSignal }).catch((err: unknown) => {
+            throw this.explain(err, command);
+          }),
         () =>
           new BrokerUnavailableError(
             this.where,
@@ -72,7 +81,7 @@ export class RedisConnection {
     // node-redis's own TimeoutError (a command left waiting for a connection) has no message.
     const kind = cause.constructor.name;
     const problem =
-      kind === 'TimeoutError'
+      kind === 'TimeoutError' || kind === 'AbortError'
         ? `${command} got no answer within ${this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS} ms (is Redis running and reachable?)`
         : `${command} failed, Redis could not be reached (${kind}${cause.message ? `: ${cause.message}` : ''})`;
     return new BrokerUnavailableError(this.where, `${problem}${this.lastErrorNote()}`, { cause });
@@ -82,10 +91,13 @@ export class RedisConnection {
     return this.lastError && !this.client.isReady ? `; last connection error: ${this.lastError.message}` : '';
   }
 
-  private create(): Client {
+  private create(options: { boundedByWatchdog?: boolean } = {}): Client {
     const client = createClient({
       url: this.options.url,
       RESP: 2,
+      // The shared client's commands are bounded by the watchdog (see bounded()), not by an
+      // AbortSignal.timeout per command.
+      ...(options.boundedByWatchdog && { commandOptions: { timeout: 0 } }),
       socket: {
         connectTimeout: 5000,
         reconnectStrategy: (retries: number) => reconnectDelay(retries),
@@ -182,4 +194,14 @@ export function describeUrl(url: string): string {
   } catch {
     return 'Redis';
   }
+}
+
+/** Writes task records alone (write-results.lua): records no settle took along. */
+async function writeRecords(client: Client, batch: RecordBatch): Promise<void> {
+  await runScript(client, 'write-results', batch.keys, [
+    batch.ttlMs,
+    batch.channel,
+    batch.finals,
+    ...batch.values,
+  ]);
 }

@@ -64,8 +64,9 @@ export class Executor {
   }
 
   private decode(queue: string, leased: LeasedMessage) {
-    const bytes = Buffer.byteLength(leased.body);
     const limit = this.runtime.options.maxMessageBytes;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long body needs counting.
+    const bytes = leased.body.length * 3 <= limit ? 0 : Buffer.byteLength(leased.body);
     if (bytes > limit) {
       return {
         ok: false as const,
@@ -107,7 +108,9 @@ export class Executor {
   ): Decision {
     if (attempt.ok) {
       try {
-        JSON.stringify(attempt.value);
+        // Only an object (or a bigint) can fail to encode: skip the trial run for the rest.
+        if (typeof attempt.value === 'object' || typeof attempt.value === 'bigint')
+          JSON.stringify(attempt.value);
       } catch (err) {
         return {
           kind: 'fail',
@@ -130,17 +133,23 @@ export class Executor {
   private async conclude(execution: Execution, message: TaskMessage, decision: Decision, startedAt: number) {
     const { queue, leased } = execution;
     const redelivered = leased.delivery > 1 ? leased.body : undefined;
-    const base = { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
     switch (decision.kind) {
       case 'success': {
-        this.record(message, queue, 'SUCCESS', startedAt, { result: decision.value });
-        if (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered, execution)) {
-          this.emit('completed', { ...base, result: decision.value, durationMs: decision.durationMs });
+        this.record(message, queue, 'SUCCESS', startedAt, decision.value, undefined);
+        if (
+          (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered, execution)) &&
+          this.events.listenerCount('completed') > 0
+        ) {
+          this.emit('completed', {
+            ...eventBase(message, queue),
+            result: decision.value,
+            durationMs: decision.durationMs,
+          });
         }
         return;
       }
       case 'retry': {
-        this.record(message, queue, 'RETRY', startedAt, { error: decision.error });
+        this.record(message, queue, 'RETRY', startedAt, undefined, decision.error);
         const next = this.runtime.codec(queue).encode({ ...message, attempt: message.attempt + 1 });
         const dueAt = Date.now() + decision.delayMs;
         if (
@@ -151,12 +160,16 @@ export class Executor {
             execution,
           )
         ) {
-          this.emit('retrying', { ...base, error: decision.error, delayMs: decision.delayMs });
+          this.emit('retrying', {
+            ...eventBase(message, queue),
+            error: decision.error,
+            delayMs: decision.delayMs,
+          });
         }
         return;
       }
       case 'fail': {
-        this.record(message, queue, 'FAILURE', startedAt, { error: decision.error });
+        this.record(message, queue, 'FAILURE', startedAt, undefined, decision.error);
         const attempts = message.attempt + 1;
         const reason = `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${decision.error.name}: ${decision.error.message}`;
         const body = this.runtime.codec(queue).encode(message);
@@ -168,7 +181,7 @@ export class Executor {
             execution,
           )
         ) {
-          this.emit('failed', { ...base, error: decision.error, body });
+          this.emit('failed', { ...eventBase(message, queue), error: decision.error, body });
         }
         return;
       }
@@ -178,8 +191,9 @@ export class Executor {
   private async unknownTask(execution: Execution, message: TaskMessage): Promise<void> {
     const known = this.runtime.taskNames();
     const reason = `unknown task "${message.task}" (this worker runs: ${known.length > 0 ? known.join(', ') : 'no tasks'})`;
-    this.record(message, execution.queue, 'FAILURE', Date.now(), {
-      error: { name: 'UnknownTaskError', message: reason },
+    this.record(message, execution.queue, 'FAILURE', Date.now(), undefined, {
+      name: 'UnknownTaskError',
+      message: reason,
     });
     await this.deadLetter(execution, reason, message.id);
   }
@@ -200,9 +214,11 @@ export class Executor {
     queue: string,
     state: TaskState,
     startedAt: number,
-    extra: { result?: unknown; error?: TaskErrorInfo } = {},
+    result?: unknown,
+    error?: TaskErrorInfo,
   ): void {
-    const record: TaskRecord = {
+    if (!this.settler.recording) return;
+    const record: { -readonly [K in keyof TaskRecord]: TaskRecord[K] } = {
       id: message.id,
       task: message.task,
       queue,
@@ -210,8 +226,10 @@ export class Executor {
       attempt: message.attempt + 1,
       createdAt: message.createdAt ?? startedAt,
       updatedAt: Date.now(),
-      ...extra,
     };
+    // Only the keys that apply (a record never carries `result: undefined`).
+    if (state === 'SUCCESS') record.result = result;
+    if (error !== undefined) record.error = error;
     this.settler.record(record);
   }
 
@@ -244,6 +262,10 @@ class ExecutionContext implements TaskContext {
   get signal(): AbortSignal {
     return this.execution.cancellation.signal;
   }
+}
+
+function eventBase(message: TaskMessage, queue: string) {
+  return { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>

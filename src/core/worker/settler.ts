@@ -29,7 +29,7 @@ interface Pending {
   readonly redelivered: string | undefined;
   /** The execution settling, whose slot a refill may take over. */
   readonly holder: SlotHolder | undefined;
-  readonly done: (lost: boolean) => void;
+  readonly resolve: (applied: boolean) => void;
 }
 
 /** Lets a settle also lease the next messages for the slots it frees (one round trip). */
@@ -64,6 +64,11 @@ export class Settler {
     private readonly refill?: Refill,
   ) {}
 
+  /** Whether records are written at all (lets the executor skip building them). */
+  get recording(): boolean {
+    return this.writeResults && !this.abandoned.signal.aborted;
+  }
+
   /** Queue a result record (written with the next flush). */
   record(record: TaskRecord): void {
     if (!this.writeResults || this.abandoned.signal.aborted) return;
@@ -75,16 +80,7 @@ export class Settler {
   settle(queue: string, outcome: Outcome, redelivered?: string, holder?: SlotHolder): Promise<boolean> {
     if (this.abandoned.signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const pending: Pending = {
-        queue,
-        outcome,
-        redelivered,
-        holder,
-        done: (lost) => {
-          this.unsettled.delete(pending);
-          resolve(!lost);
-        },
-      };
+      const pending: Pending = { queue, outcome, redelivered, holder, resolve };
       this.unsettled.add(pending);
       this.outcomes.push(pending);
       this.schedule();
@@ -177,8 +173,13 @@ export class Settler {
     } else {
       lost = (await this.broker.settle(queue, batch, Date.now())).lost;
     }
-    const lostSet = new Set(lost);
-    for (const pending of group) pending.done(lostSet.has(pending.outcome.token));
+    const lostSet = lost.length > 0 ? new Set(lost) : undefined;
+    for (const pending of group) this.done(pending, lostSet?.has(pending.outcome.token) ?? false);
+  }
+
+  private done(pending: Pending, lost: boolean): void {
+    this.unsettled.delete(pending);
+    pending.resolve(!lost);
   }
 
   /** Waits until everything queued so far is written, or until `signal` aborts. */
@@ -197,7 +198,7 @@ export class Settler {
   abandon(): number {
     this.abandoned.abort();
     const dropped = [...this.unsettled];
-    for (const pending of dropped) pending.done(true);
+    for (const pending of dropped) this.done(pending, true);
     this.outcomes = [];
     this.records.clear();
     return dropped.length;

@@ -141,18 +141,23 @@ export class Worker {
         slotHeld: true,
       };
       this.running.add(execution);
-      executor
-        .run(execution)
-        .catch((err: unknown) => this.reportError(err instanceof Error ? err : new Error(String(err))))
-        .finally(() => {
-          this.running.delete(execution);
-          // Unless a settle refill took the slot over for the message it leased.
-          if (execution.slotHeld) {
-            execution.slotHeld = false;
-            slots.give();
-          }
-          this.wakeIdle();
-        });
+      // One handler for both ends (not catch + finally: a promise less per task).
+      executor.run(execution).then(
+        () => ended(execution),
+        (err: unknown) => {
+          this.reportError(err instanceof Error ? err : new Error(String(err)));
+          ended(execution);
+        },
+      );
+    };
+    const ended = (execution: Execution): void => {
+      this.running.delete(execution);
+      // Unless a settle refill took the slot over for the message it leased.
+      if (execution.slotHeld) {
+        execution.slotHeld = false;
+        slots.give();
+      }
+      this.wakeIdle();
     };
     this.loops = this.queues.map((queue) =>
       runFetchLoop(

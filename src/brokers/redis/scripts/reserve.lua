@@ -11,7 +11,8 @@
   ARGV[5]  first token number
   ARGV[6]  1 when the wait list is Errand's own (empty bodies there are wake-up markers, skipped)
   Returns  { next due ms or '', token1, body1, delivery1, token2, ... }
-  Commands per call: ZRANGE (next due), LPOP; when messages were leased ZADD, HSET, HMGET;
+  Commands per call: ZRANGE (next due), LPOP; when messages were leased EXISTS, ZADD, HSET, and
+  HMGET (with a SHA1 per body) only while some expired-delivery count is kept;
   when delayed messages are due ZRANGEBYSCORE, RPUSH, ZREM. ]]
 --@include lib/check.lua
 --@include lib/reserve.lua

@@ -8,6 +8,8 @@
   KEYS[5]  expired       (HASH sha1(body) -> deliveries whose lease expired)
   KEYS[6]  dead letters  (HASH key -> JSON {key, body, reason, failedAt})
   KEYS[7]  dead index    (ZSET key -> failedAt ms)
+  KEYS[8..7+N] result keys (<prefix>:result:<id>) of N task records written in the same step
+           (optional: the result backend's write riding on the settle, one round trip for both)
   ARGV[1]  now (ms)
   ARGV[2]  dead letters kept at most
   ARGV[3..7] counts: A acks, R retries, D dead letters, L releases, S expired-count shas to clear
@@ -16,9 +18,13 @@
   then, optionally, five values to lease the next messages in the same step:
            max messages, lease length (ms), token prefix, first token number, 1 when the wait
            list is Errand's own (empty bodies there are wake-up markers)
+  then, when N > 0, the records as write-results.lua takes them: time to live (ms), notification
+           channel, ids of the final records ('\n'-separated, '' for none), N record JSONs
   Returns  { number of lost tokens, lost tokens..., then reserve's reply when asked }
   Commands per batch: ZREM, HDEL; HMGET only when a lease was lost; HDEL expired, ZADD delayed,
-  LPUSH wait and dead-letter writes only when the batch has such entries. ]]
+  LPUSH wait and dead-letter writes only when the batch has such entries; per record SET PX, and
+  one PUBLISH when a record is final. Result keys lie outside the queue's hash slot: on Redis
+  Cluster the records are written by write-results.lua instead. ]]
 --@include lib/check.lua
 --@include lib/reserve.lua
 -- Every input is checked before the first write (ZREM below): a bad one fails the whole batch
@@ -33,12 +39,21 @@ local d0 = r0 + 3 * nR
 local l0 = d0 + 3 * nD
 local s0 = l0 + nL
 local e0 = s0 + nS
-if #ARGV ~= e0 - 1 and #ARGV ~= e0 + 4 then
+local nRec = #KEYS - 7
+local w0 = #ARGV - nRec - 2 -- first of the records section (time to live) when nRec > 0
+local nArgs = nRec > 0 and w0 - 1 or #ARGV
+if nArgs ~= e0 - 1 and nArgs ~= e0 + 4 then
   error({ err = 'ERR errand: settle got ' .. #ARGV .. ' arguments for its counts' })
+end
+local ttl
+if nRec > 0 then
+  ttl = count(ARGV[w0], 'time to live')
+  if ttl < 1 then error({ err = 'ERR errand: time to live must be at least 1 ms' }) end
 end
 for i = r0, d0 - 1, 3 do finite(ARGV[i + 2], 'retry due time') end
 local reserveMax, reserveLease, reserveFirst
-if ARGV[e0] then
+local reserving = nArgs == e0 + 4
+if reserving then
   reserveMax = count(ARGV[e0], 'max messages')
   reserveLease = finite(ARGV[e0 + 1], 'lease length')
   reserveFirst = count(ARGV[e0 + 3], 'first token number')
@@ -111,9 +126,15 @@ if buried then
   end
 end
 
+if nRec > 0 then
+  local px = string.format('%d', ttl)
+  for i = 1, nRec do redis.call('SET', KEYS[7 + i], ARGV[w0 + 2 + i], 'PX', px) end
+  if ARGV[w0 + 2] ~= '' then redis.call('PUBLISH', ARGV[w0 + 1], ARGV[w0 + 2]) end
+end
+
 local out = { #lost }
 for _, token in ipairs(lost) do out[#out + 1] = token end
-if ARGV[e0] then
+if reserving then
   local reserved = reserveMessages(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, reserveMax,
     reserveLease, ARGV[e0 + 2], reserveFirst, ARGV[e0 + 4] == '1')
   for _, v in ipairs(reserved) do out[#out + 1] = v end

@@ -16,6 +16,9 @@ local function reserveMessages(waitKey, delayedKey, leasesKey, inflightKey, expi
   if max <= 0 then return out end
   local popped = redis.call('LPOP', waitKey, max)
   if not popped then return out end
+  -- The expired-delivery counts are keyed by sha1(body): hash the bodies only when some lease
+  -- of this queue has expired and not been settled since (rare), not for every message.
+  local anyExpired = redis.call('EXISTS', expiredKey) == 1
   local leases, inflight, shas, tokens = {}, {}, {}, {}
   for _, body in ipairs(popped) do
     if body ~= '' or not markers then
@@ -25,14 +28,14 @@ local function reserveMessages(waitKey, delayedKey, leasesKey, inflightKey, expi
       leases[#leases + 1] = token
       inflight[#inflight + 1] = token
       inflight[#inflight + 1] = body
-      shas[#shas + 1] = redis.sha1hex(body)
+      if anyExpired then shas[#shas + 1] = redis.sha1hex(body) end
       tokens[#tokens + 1] = token
     end
   end
   if #tokens == 0 then return out end
   redis.call('ZADD', leasesKey, unpack(leases))
   redis.call('HSET', inflightKey, unpack(inflight))
-  local expired = redis.call('HMGET', expiredKey, unpack(shas))
+  local expired = anyExpired and redis.call('HMGET', expiredKey, unpack(shas)) or {}
   for i, token in ipairs(tokens) do
     out[#out + 1] = token
     out[#out + 1] = inflight[2 * i]
