@@ -1,10 +1,12 @@
 /** Argument checks shared by every GroupCounter implementation (errors name the argument). */
 export function checkGroupCall(group: string, size: number, index: number, ttlMs: number): void {
   if (typeof group !== 'string' || group === '') throw new TypeError('group id must be a non-empty string');
-  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`group size must be an integer ≥ 1, got ${size}`);
+  if (!Number.isSafeInteger(size) || size < 1)
+    throw new RangeError(`group size must be an integer ≥ 1, got ${size}`);
   if (!Number.isSafeInteger(index) || index < 0 || index >= size)
     throw new RangeError(`group member index must be an integer in [0, ${size - 1}], got ${index}`);
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`group ttlMs must be a positive number, got ${ttlMs}`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new RangeError(`group ttlMs must be a positive number, got ${ttlMs}`);
 }
 
 /** A group's state as JSON (the SQLite and memory stores): results by member index, and whether one failed. */
@@ -29,5 +31,8 @@ export function applyGroupCall(
     return { state: 'failed' };
   }
   if (!complete()) return { state: 'open' };
-  return { state: 'complete', results: Array.from({ length: state.size }, (_, i) => state.results[String(i)]) };
+  return {
+    state: 'complete',
+    results: Array.from({ length: state.size }, (_, i) => state.results[String(i)]),
+  };
 }

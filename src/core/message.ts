@@ -3,6 +3,8 @@
  * Redis command, e.g. `RPUSH errand:{default}:wait '{"task":"add","args":[2,3]}'`.
  * See docs/protocol.md and schema/message.v1.json.
  */
+import type { Links } from '../workflow/wire.ts';
+import { linksProblem } from '../workflow/wire.ts';
 import { type BackoffSpec, show, validateBackoff } from './backoff.ts';
 
 export const WIRE_VERSION = 1;
@@ -27,6 +29,8 @@ export interface TaskMessage {
   readonly createdAt?: number;
   /** Environment for command tasks (the daemon); ignored by library handlers. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Workflow follow-ups (chains, callbacks, group membership): src/workflow/wire.ts, docs/protocol.md. */
+  readonly links?: Links;
 }
 
 export type DecodeResult =
@@ -119,6 +123,10 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
   if (value.backoff !== undefined) {
     const problem = validateBackoff(value.backoff);
     if (problem) return { ok: false, reason: `"backoff" is invalid: ${problem}` };
+  }
+  if (value.links !== undefined) {
+    const problem = linksProblem(value.links);
+    if (problem) return { ok: false, reason: `"links" is invalid: ${problem}` };
   }
   const depth = nestingDepth(value);
   if (depth > MAX_NESTING) {

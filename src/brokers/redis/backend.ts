@@ -5,8 +5,8 @@
  * many records.
  */
 import type { GroupCounter, GroupStatus, ResultBackend, TaskRecord } from '../../core/port.ts';
-import { checkGroupCall } from '../group-checks.ts';
 import { FINAL_STATES } from '../../core/port.ts';
+import { checkGroupCall } from '../group-checks.ts';
 import type { RedisConnection } from './connection.ts';
 import { finalChannel, groupKey, resultKey } from './keys.ts';
 import { runScript } from './scripts.ts';

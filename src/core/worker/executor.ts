@@ -2,6 +2,8 @@
  * Runs one leased message, top to bottom:
  *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
  */
+
+import { runFollowUps } from '../../workflow/follow-ups.ts';
 import { DEFAULT_BACKOFF, retryDelay } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
 import { DoNotRetry, LeaseLostError, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
@@ -131,6 +133,9 @@ export class Executor {
     const { queue, leased } = execution;
     const redelivered = leased.delivery > 1 ? leased.body : undefined;
     const base = { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
+    // Workflow follow-ups are enqueued before the ack (deduplicated by id if this runs twice).
+    if (message.links && decision.kind !== 'retry' && !(await this.followUps(execution, message, decision)))
+      return;
     switch (decision.kind) {
       case 'success': {
         this.record(message, queue, 'SUCCESS', startedAt, { result: decision.value });
@@ -172,6 +177,30 @@ export class Executor {
         }
         return;
       }
+    }
+  }
+
+  /** False when the follow-ups could not be enqueued: the task is then run again in 1 s (same attempt). */
+  private async followUps(execution: Execution, message: TaskMessage, decision: Decision): Promise<boolean> {
+    const outcome =
+      decision.kind === 'success'
+        ? { ok: true as const, value: decision.value }
+        : { ok: false as const, error: (decision as { error: TaskErrorInfo }).error };
+    try {
+      await runFollowUps(this.runtime, message, execution.queue, outcome);
+      return true;
+    } catch (err) {
+      this.runtime.options.logger.error(
+        `task ${message.id}: workflow follow-ups not enqueued, running it again: ${String(err)}`,
+      );
+      const { leased } = execution;
+      await this.settler.settle(
+        execution.queue,
+        { kind: 'retry', token: leased.token, body: leased.body, dueAt: Date.now() + 1000 },
+        leased.delivery > 1 ? leased.body : undefined,
+        execution,
+      );
+      return false;
     }
   }
 
