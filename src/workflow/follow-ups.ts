@@ -4,6 +4,7 @@
  * enqueued first, so a crash in between runs the task again and re-enqueues them, and their ids
  * (fixed in the message, or derived from the parent's) make the second enqueue a duplicate.
  */
+import { GroupsUnsupportedError } from '../core/errors.ts';
 import type { TaskMessage } from '../core/message.ts';
 import type { TaskErrorInfo, TaskRecord } from '../core/port.ts';
 import type { Runtime } from '../core/runtime.ts';
@@ -13,13 +14,6 @@ import { isGroupLink, type Link, type Links } from './wire.ts';
 export type Outcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: TaskErrorInfo };
-
-export class GroupsUnsupportedError extends Error {
-  constructor(backend: string) {
-    super(`the result backend "${backend}" has no group counter (groups and chords need one)`);
-    this.name = 'GroupsUnsupportedError';
-  }
-}
 
 export async function runFollowUps(
   runtime: Runtime,
@@ -57,9 +51,9 @@ async function succeeded(
   records: TaskRecord[],
 ): Promise<void> {
   const input: Input = { kind: 'result', value };
-  links.onSuccess?.forEach((link, i) =>
-    expand(runtime, link, linkId(link, node.id, `ok${i}`), input, undefined, out),
-  );
+  for (const [i, link] of (links.onSuccess ?? []).entries()) {
+    expand(runtime, link, linkId(link, node.id, `ok${i}`), input, undefined, out);
+  }
   if (links.next) {
     expand(runtime, links.next, linkId(links.next, node.id, 'next'), input, links.member, out);
     return;
@@ -88,9 +82,9 @@ async function failed(
   records: TaskRecord[],
 ): Promise<void> {
   const input: Input = { kind: 'error', message: error.message };
-  links.onError?.forEach((link, i) =>
-    expand(runtime, link, linkId(link, node.id, `err${i}`), input, undefined, out),
-  );
+  for (const [i, link] of (links.onError ?? []).entries()) {
+    expand(runtime, link, linkId(link, node.id, `err${i}`), input, undefined, out);
+  }
   // The rest of the chain will not run: its handles reject with this error.
   let next = links.next;
   let parent = node.id;
