@@ -136,6 +136,12 @@ export function signatureNode(
 }
 
 /** `A` minus the leading arguments `P` (the ones a signature binds). */
-export type Rest<A extends unknown[], P extends unknown[]> = A extends [...P, ...infer R] ? R : never;
+export type Rest<A extends unknown[], P extends unknown[]> = Drop<A, P['length']>;
+/** `A` without its first `N` elements (by count: the bound arguments may be inferred as literals). */
+type Drop<A extends unknown[], N extends number, Dropped extends unknown[] = []> = Dropped['length'] extends N
+  ? A
+  : A extends [unknown, ...infer T]
+    ? Drop<T, N, [...Dropped, unknown]>
+    : [];
 /** Every leading part of `A`: `[]`, `[A0]`, `[A0, A1]`, … */
 export type Prefix<A extends unknown[]> = A extends [...infer H, unknown] ? A | Prefix<H> : A;
