@@ -2,11 +2,17 @@
  * Runs one leased message, top to bottom:
  *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
  */
-
 import { runFollowUps } from '../../workflow/follow-ups.ts';
 import { DEFAULT_BACKOFF, retryDelay } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
-import { DoNotRetry, LeaseLostError, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
+import {
+  DoNotRetry,
+  GroupsUnsupportedError,
+  LeaseLostError,
+  RetryLater,
+  TaskTimeoutError,
+  toErrorInfo,
+} from '../errors.ts';
 import { newTaskId } from '../ids.ts';
 import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
@@ -190,13 +196,18 @@ export class Executor {
       await runFollowUps(this.runtime, message, execution.queue, outcome);
       return true;
     } catch (err) {
+      // A backend that cannot run groups never will: dead-letter with the reason instead of looping.
+      const permanent = err instanceof GroupsUnsupportedError;
+      const reason = `workflow follow-ups not enqueued: ${String(err)}`;
       this.runtime.options.logger.error(
-        `task ${message.id}: workflow follow-ups not enqueued, running it again: ${String(err)}`,
+        `task ${message.id}: ${reason}${permanent ? '' : ' (run again in 1 s)'}`,
       );
       const { leased } = execution;
       await this.settler.settle(
         execution.queue,
-        { kind: 'retry', token: leased.token, body: leased.body, dueAt: Date.now() + 1000 },
+        permanent
+          ? { kind: 'dead', token: leased.token, reason }
+          : { kind: 'retry', token: leased.token, body: leased.body, dueAt: Date.now() + 1000 },
         leased.delivery > 1 ? leased.body : undefined,
         execution,
       );
