@@ -20,6 +20,7 @@ export type { Json, JsonChecked, JsonProblem } from './core/json.ts';
 export {
   type DecodeResult,
   jsonCodec,
+  LINKS_WIRE_VERSION,
   type MessageCodec,
   type TaskMessage,
   toMessage,

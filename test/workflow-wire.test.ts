@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { createClient } from '@redis/client';
 import { MemoryBroker, MemoryResultBackend } from '../src/brokers/memory/index.ts';
-import { Errand, GroupsUnsupportedError, type ResultBackend, toMessage } from '../src/index.ts';
+import { Errand, GroupsUnsupportedError, jsonCodec, type ResultBackend, toMessage } from '../src/index.ts';
 import { runFollowUps } from '../src/workflow/follow-ups.ts';
 import { eventually, REDIS_URL, uniquePrefix } from './helpers.ts';
 
@@ -65,6 +65,17 @@ it('bad links are refused with a reason naming the path', () => {
   assert.equal(reason({ next: { group: [{ task: 'a' }] } }), undefined);
 });
 
+it('a message with links is format version 2, so a worker that predates links dead-letters it instead of dropping them', () => {
+  const decoded = toMessage({ task: 'add', args: [], links: { next: { task: 'b' } } }, () => 'id');
+  assert.ok(decoded.ok);
+  assert.equal(decoded.message.v, 2);
+  const plain = toMessage({ task: 'add', args: [] }, () => 'id');
+  assert.ok(plain.ok);
+  assert.equal(plain.message.v, 1);
+  const dispatched = toMessage(JSON.parse(jsonCodec.encode(decoded.message)), () => 'id');
+  assert.ok(dispatched.ok && dispatched.message.v === 2, 'kept when re-encoded (a retry, a dead letter)');
+});
+
 it('a link enqueued twice (its parent ran twice, its ack lost) runs once', async () => {
   const errand = new Errand({ broker: 'memory:' });
   open.push(errand);
@@ -75,7 +86,7 @@ it('a link enqueued twice (its parent ran twice, its ack lost) runs once', async
   });
   await errand.worker({ handleSignals: false }).start();
   const message = {
-    v: 1 as const,
+    v: 2 as const,
     id: 'parent-1',
     task: 'add',
     args: [1, 2],

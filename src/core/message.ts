@@ -8,10 +8,15 @@ import { linksProblem } from '../workflow/wire.ts';
 import { type BackoffSpec, show, validateBackoff } from './backoff.ts';
 
 export const WIRE_VERSION = 1;
+/**
+ * Version of a message that carries workflow `links`: a worker that predates them dead-letters it
+ * as unsupported (a trace) instead of running it and silently dropping its follow-ups.
+ */
+export const LINKS_WIRE_VERSION = 2;
 
 export interface TaskMessage {
-  /** Format version; absent means 1. */
-  readonly v: 1;
+  /** Format version; absent means 1. 2: the message carries `links` (otherwise the same format). */
+  readonly v: 1 | 2;
   /** Task id; a worker assigns one to a message that has none. */
   readonly id: string;
   /** Registered task name. */
@@ -100,10 +105,10 @@ const OPTIONAL_FIELDS: readonly Check[] = [
 /** Validates a decoded JSON value as a version-1 message. Returns the problem, or the message. */
 export function toMessage(value: unknown, newId: () => string): DecodeResult {
   if (!isPlainObject(value)) return { ok: false, reason: 'message is not a JSON object' };
-  if (value.v !== undefined && value.v !== WIRE_VERSION) {
+  if (value.v !== undefined && value.v !== WIRE_VERSION && value.v !== LINKS_WIRE_VERSION) {
     return {
       ok: false,
-      reason: `unsupported message format version ${show(value.v)} (this worker reads 1)`,
+      reason: `unsupported message format version ${show(value.v)} (this worker reads 1 and 2)`,
     };
   }
   if (typeof value.task !== 'string' || value.task === '') {
@@ -138,7 +143,7 @@ export function toMessage(value: unknown, newId: () => string): DecodeResult {
   const assignedId = value.id === undefined;
   const message = {
     ...value,
-    v: WIRE_VERSION,
+    v: value.links !== undefined ? LINKS_WIRE_VERSION : WIRE_VERSION,
     id: assignedId ? newId() : value.id,
     args: value.args ?? [],
     attempt: value.attempt ?? 0,

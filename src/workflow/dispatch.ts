@@ -4,7 +4,7 @@
  * group complete) queues it once.
  */
 
-import { type TaskMessage, WIRE_VERSION } from '../core/message.ts';
+import { LINKS_WIRE_VERSION, type TaskMessage, WIRE_VERSION } from '../core/message.ts';
 import { DEFAULT_QUEUE } from '../core/options.ts';
 import type { Runtime } from '../core/runtime.ts';
 import { isGroupLink, type Link, type Links, type Membership } from './wire.ts';
@@ -50,7 +50,7 @@ export function expand(
   out.push({
     queue,
     message: {
-      v: WIRE_VERSION,
+      v: links !== undefined ? LINKS_WIRE_VERSION : WIRE_VERSION,
       id,
       task: link.task,
       args,
