@@ -36,6 +36,9 @@ export async function runFollowUps(
   if (out.length > 0) await enqueueAll(runtime, out);
 }
 
+/** The task name of a group's own record. */
+const GROUP_TASK = '$group';
+
 interface Node {
   readonly id: string;
   readonly task: string;
@@ -68,7 +71,7 @@ async function succeeded(
     runtime.options.resultTtlMs,
   );
   if (status.state !== 'complete') return;
-  const group = { id: member.group, task: '$group', queue: node.queue };
+  const group = { id: member.group, task: GROUP_TASK, queue: node.queue };
   records.push(record(group, 'SUCCESS', { result: status.results }));
   await succeeded(runtime, group, member.links ?? {}, status.results, out, records);
 }
@@ -88,10 +91,19 @@ async function failed(
   // The rest of the chain will not run: its handles reject with this error.
   let next = links.next;
   let parent = node.id;
+  // A failed group is a failed chord: its callback's onError runs (once: its id is derived).
+  if (node.task === GROUP_TASK && next && !isGroupLink(next)) {
+    const callbackId = linkId(next, parent, 'next');
+    for (const [i, link] of (next.links?.onError ?? []).entries()) {
+      expand(runtime, link, linkId(link, callbackId, `err${i}`), input, undefined, out);
+    }
+  }
   while (next) {
     const id = linkId(next, parent, 'next');
     records.push(
-      record({ id, task: isGroupLink(next) ? '$group' : next.task, queue: node.queue }, 'FAILURE', { error }),
+      record({ id, task: isGroupLink(next) ? GROUP_TASK : next.task, queue: node.queue }, 'FAILURE', {
+        error,
+      }),
     );
     parent = id;
     next = nextOf(next);
@@ -106,7 +118,7 @@ async function failed(
   );
   // A member failing after its group completed (it ran again after its ack was lost) changes nothing.
   if (status.state !== 'failed') return;
-  const group = { id: member.group, task: '$group', queue: node.queue };
+  const group = { id: member.group, task: GROUP_TASK, queue: node.queue };
   records.push(record(group, 'FAILURE', { error }));
   await failed(runtime, group, member.links ?? {}, error, out, records);
 }
