@@ -365,8 +365,15 @@ export class MemoryResultBackend implements ResultBackend {
     },
   };
 
+  private lastGroupSweep = 0;
+
   private groupState(group: string, size: number, ttlMs: number): GroupState {
     const now = Date.now();
+    // Expired groups are dropped at most every 5 s, so a long-lived process does not keep them all.
+    if (now - this.lastGroupSweep >= 5000) {
+      this.lastGroupSweep = now;
+      for (const [id, entry] of this.groupStates) if (entry.expiresAt <= now) this.groupStates.delete(id);
+    }
     let entry = this.groupStates.get(group);
     if (!entry || entry.expiresAt <= now) {
       entry = { state: { size, failed: false, results: {} }, expiresAt: 0 };
