@@ -100,6 +100,43 @@ it('a link enqueued twice (its parent ran twice, its ack lost) runs once', async
   assert.deepEqual(runs, [[10, 3]]);
 });
 
+it('a chord member whose follow-ups run again after the group completed (its ack lost) does not run the callback twice', async () => {
+  const errand = new Errand({ broker: 'memory:' });
+  open.push(errand);
+  const runs: number[][] = [];
+  errand.task('sum', async (xs: number[]) => {
+    runs.push(xs);
+    return xs.reduce((s, x) => s + x, 0);
+  });
+  await errand.worker({ handleSignals: false }).start();
+  const member = (index: number) => ({
+    v: 2 as const,
+    id: `m${index}`,
+    task: 'member',
+    args: [],
+    attempt: 0,
+    links: {
+      member: { group: 'g-1', index, size: 3, links: { next: { id: 'cb-1', task: 'sum', args: [] } } },
+    },
+  });
+  await runFollowUps(errand.runtime, member(0), 'default', { ok: true, value: 10 });
+  // The last two members finish together, and one of them runs (and reports) again.
+  await Promise.all([
+    runFollowUps(errand.runtime, member(1), 'default', { ok: true, value: 20 }),
+    runFollowUps(errand.runtime, member(2), 'default', { ok: true, value: 30 }),
+    runFollowUps(errand.runtime, member(2), 'default', { ok: true, value: 31 }),
+  ]);
+  await runFollowUps(errand.runtime, member(1), 'default', { ok: true, value: 20 });
+  assert.equal(await errand.result('cb-1', { timeoutMs: 5000 }), 60);
+  assert.deepEqual(
+    await errand.result('g-1', { timeoutMs: 5000 }),
+    [10, 20, 30],
+    'the group record, first values kept',
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(runs, [[10, 20, 30]], 'the callback ran once');
+});
+
 it('a backend without a group counter: chords are refused at send, a member message is dead-lettered with the reason', async () => {
   const memory = new MemoryResultBackend();
   const plain: ResultBackend = {
