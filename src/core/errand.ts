@@ -7,7 +7,7 @@ import { DeadLetters } from './dead-letters.ts';
 import { ErrandConfigError } from './errors.ts';
 import { newTaskId } from './ids.ts';
 import type { JsonChecked } from './json.ts';
-import { jsonCodec, type TaskMessage, WIRE_VERSION } from './message.ts';
+import { jsonCodec, LINKS_WIRE_VERSION, type TaskMessage, WIRE_VERSION } from './message.ts';
 import {
   DEFAULT_QUEUE,
   dueAtOf,
@@ -168,6 +168,7 @@ export class Errand {
         ...(options.backoff !== undefined && { backoff: options.backoff }),
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         ...(options.env !== undefined && { env: options.env }),
+        ...(options.links !== undefined && { v: LINKS_WIRE_VERSION, links: options.links }),
       };
       const body = codec.encode(message);
       const bytes = Buffer.byteLength(body);
