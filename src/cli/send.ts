@@ -24,6 +24,7 @@ export const sendOptions: Options = {
   wait: { type: 'boolean', short: 'w' },
   timeout: { type: 'string' },
   queue: { type: 'string', short: 'q' },
+  // biome-ignore lint/suspicious/noThenProperty: the --then flag; an object, never awaited (not a thenable)
   then: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
