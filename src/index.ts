@@ -7,7 +7,9 @@ export {
   BrokerUnavailableError,
   DoNotRetry,
   ErrandConfigError,
+  GroupsUnsupportedError,
   LeaseLostError,
+  PipelineStepError,
   ResultTimeoutError,
   RetryLater,
   ShutdownError,
@@ -18,6 +20,7 @@ export type { Json, JsonChecked, JsonProblem } from './core/json.ts';
 export {
   type DecodeResult,
   jsonCodec,
+  LINKS_WIRE_VERSION,
   type MessageCodec,
   type TaskMessage,
   toMessage,
@@ -28,6 +31,8 @@ export type {
   Broker,
   DeadLetter,
   EnqueueEntry,
+  GroupCounter,
+  GroupStatus,
   LeasedMessage,
   QueueStats,
   ResultBackend,
@@ -40,3 +45,27 @@ export { TASK_STATES } from './core/port.ts';
 export type { Handler, ResultOptions, SentTask, Task } from './core/task.ts';
 export type { WorkerEvents } from './core/worker/events.ts';
 export type { Worker, WorkerOptions, WorkerState } from './core/worker/worker.ts';
+export type {
+  Accepting,
+  Composite,
+  Flow,
+  Mode,
+  Signature,
+  SignatureOptions,
+  WaitOptions,
+  WorkflowHandle,
+} from './workflow/flow.ts';
+export {
+  type ArgsMap,
+  type Pipeline,
+  type PipelineLog,
+  type PipelineRun,
+  type PipelineStep,
+  type ReentrantOptions,
+  type ReentrantStep,
+  reentrant,
+  type Step,
+  type StepLog,
+} from './workflow/pipeline.ts';
+export type { GroupLink, Link, Links, Membership, TaskLink } from './workflow/wire.ts';
+export type { GroupOut, WorkflowNodeState, WorkflowState } from './workflow/workflows.ts';

@@ -1,6 +1,7 @@
 import type { Errand } from '../core/errand.ts';
 import { ResultTimeoutError, TaskFailedError } from '../core/errors.ts';
 import type { DaemonConfig } from '../daemon/config.ts';
+import type { Links } from '../workflow/wire.ts';
 import { type Io, millis, type Options, parse, str, strs, UsageError } from './args.ts';
 import {
   CommandFailed,
@@ -23,6 +24,8 @@ export const sendOptions: Options = {
   wait: { type: 'boolean', short: 'w' },
   timeout: { type: 'string' },
   queue: { type: 'string', short: 'q' },
+  // biome-ignore lint/suspicious/noThenProperty: the --then flag; an object, never awaited (not a thenable)
+  then: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -40,6 +43,8 @@ ${confHelp}  -e, --env K=V        environment variable for a command task (repea
                        whether a live daemon consumes its queue
       --timeout MS     with --wait, give up after MS milliseconds (exit 1)
   -q, --queue NAME     send to this queue instead of the task's configured one
+      --then TASK2     once TASK succeeded, run TASK2 with TASK's result (its output) as its
+                       argument; repeatable: a chain (--then b --then c); --wait waits for the last
       --json           parse each ARG as JSON
   -h, --help           show this help
 
@@ -68,6 +73,15 @@ function parseArgsJson(args: readonly string[]): unknown[] {
   });
 }
 
+/** `--then b --then c` as wire links: b gets the task's result, c gets b's (docs/workflows.md). */
+function chainLinks(errand: Errand, then: readonly string[]): Links | undefined {
+  let links: Links | undefined;
+  for (const task of [...then].reverse()) {
+    links = { next: { task, queue: queueOfTask(errand, task, undefined), ...(links && { links }) } };
+  }
+  return links;
+}
+
 async function enqueue(
   errand: Errand,
   task: string,
@@ -75,11 +89,13 @@ async function enqueue(
   queue: string,
   env: Record<string, string> | undefined,
   delayMs: number | undefined,
+  links: Links | undefined,
 ): Promise<string> {
   const sent = await errand.send(task, args, {
     queue,
     ...(delayMs ? { delayMs } : {}),
     ...(env ? { env } : {}),
+    ...(links ? { links } : {}),
   });
   return sent.id;
 }
@@ -103,15 +119,25 @@ export async function sendCommand(argv: readonly string[], io: Io): Promise<numb
       `--wait needs the task's result, and the daemon of this ${config.flavour} config stores none: add results = true to ${config.file}`,
     );
   }
+  const then = strs(values.then);
+  // Gordon's and Goophry's message formats have no place for links: they would be dropped.
+  if (then.length > 0 && config.flavour !== 'errand') {
+    throw new CommandFailed(
+      `--then needs an errand.toml config: the ${config.flavour} message format cannot carry follow-up tasks`,
+    );
+  }
   const errand = clientErrand(config);
   try {
     const queue = queueOfTask(errand, task, str(values.queue));
-    const id = await enqueue(errand, task, args, queue, env, delayMs);
+    const id = await enqueue(errand, task, args, queue, env, delayMs, chainLinks(errand, then));
     if (!values.wait) {
       io.out(`${id}\n`);
       return 0;
     }
-    const result = await waitForResult(errand, config, io, id, queue, timeoutMs);
+    // The chain's result is its last link's: its id is derived from the first one's.
+    const last = then.length > 0 ? `${id}${'.next'.repeat(then.length)}` : id;
+    const lastQueue = then.length > 0 ? queueOfTask(errand, then.at(-1)!, undefined) : queue;
+    const result = await waitForResult(errand, config, io, last, lastQueue, timeoutMs);
     if (result !== null && result !== undefined) io.out(printable(result));
     return 0;
   } finally {

@@ -1,9 +1,13 @@
 /** The Errand facade: define tasks, send them, wait for results, run workers, manage dead letters. */
+
+import type { FlowNode, WorkflowHandle } from '../workflow/flow.ts';
+import { checkSteps, Pipeline, type PipelineStep, pipelineHandler } from '../workflow/pipeline.ts';
+import { type WorkflowState, Workflows } from '../workflow/workflows.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { ErrandConfigError } from './errors.ts';
 import { newTaskId } from './ids.ts';
 import type { JsonChecked } from './json.ts';
-import { jsonCodec, type TaskMessage, WIRE_VERSION } from './message.ts';
+import { jsonCodec, LINKS_WIRE_VERSION, type TaskMessage, WIRE_VERSION } from './message.ts';
 import {
   DEFAULT_QUEUE,
   dueAtOf,
@@ -33,6 +37,13 @@ export class Errand {
   private closed = false;
   /** The view of this Errand that workers use. */
   readonly runtime: Runtime;
+  private readonly workflows: Workflows;
+  /** Chain flows: each link gets the previous result appended (docs/workflows.md). */
+  readonly chain: Workflows['chain'];
+  /** Run flows in parallel; the result is their results in order. */
+  readonly group: Workflows['group'];
+  /** A group, then a callback with all the results, exactly once. */
+  readonly chord: Workflows['chord'];
 
   constructor(options: ErrandOptions = {}) {
     this.options = resolveOptions(options);
@@ -47,6 +58,33 @@ export class Errand {
       codec: (queue) => this.options.queues[queue]?.codec ?? jsonCodec,
       queueOf: (definition) => definition.options.queue ?? DEFAULT_QUEUE,
     };
+    this.workflows = new Workflows({
+      runtime: this.runtime,
+      result: (id, options) => this.result(id, options),
+      status: (id) => this.status(id),
+    });
+    this.chain = this.workflows.chain.bind(this.workflows) as Workflows['chain'];
+    this.group = this.workflows.group.bind(this.workflows);
+    this.chord = this.workflows.chord.bind(this.workflows);
+  }
+
+  /** Every node of the workflow whose handle id is `id`, with its state (undefined when unknown or expired). */
+  workflow(id: string): Promise<WorkflowState | undefined> {
+    return this.workflows.workflow(id);
+  }
+
+  /** A handle on a workflow node by id (from any process sharing the result backend). */
+  workflowHandle<R = unknown>(id: string): WorkflowHandle<R> {
+    return this.workflows.handle<R>(id);
+  }
+
+  /**
+   * A task named `name` running `steps` in order, each one's output map the next one's input.
+   * A failed run retried (by its retries, the API or `errand failed retry`) resumes at the failed step.
+   */
+  pipeline(name: string, steps: readonly PipelineStep[], options: TaskOptions = {}): Pipeline {
+    checkSteps(name, steps);
+    return new Pipeline(this.runtime, this.task(name, pipelineHandler(this.runtime, name, steps), options));
   }
 
   /** The broker URL this Errand was made with; undefined when it was given a Broker instance. */
@@ -106,6 +144,7 @@ export class Errand {
   private readonly sender = {
     sendMany: <R>(task: string, argsList: readonly (readonly unknown[])[], options: SendOptions) =>
       this.sendMany<R>(task, argsList, options),
+    flows: { sendFlow: <R>(node: FlowNode) => this.workflows.sendFlow<R>(node) },
   };
 
   private async sendMany<R>(
@@ -136,6 +175,7 @@ export class Errand {
         ...(options.backoff !== undefined && { backoff: options.backoff }),
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         ...(options.env !== undefined && { env: options.env }),
+        ...(options.links !== undefined && { v: LINKS_WIRE_VERSION, links: options.links }),
       };
       const body = codec.encode(message);
       // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long body needs counting.

@@ -97,6 +97,30 @@ export class ErrandConfigError extends Error {
   }
 }
 
+/** A pipeline step failed (after its in-place retries): names the step, so a retry resumes there. */
+export class PipelineStepError extends Error {
+  override readonly name = 'PipelineStepError';
+  constructor(
+    readonly pipeline: string,
+    readonly index: number,
+    readonly step: string,
+    cause: unknown,
+  ) {
+    super(
+      `pipeline "${pipeline}" failed at step ${index} (${step}): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** Groups and chords need a result backend with the GroupCounter capability. */
+export class GroupsUnsupportedError extends Error {
+  override readonly name = 'GroupsUnsupportedError';
+  constructor(readonly backend: string) {
+    super(`the result backend "${backend}" has no group counter (groups and chords need one)`);
+  }
+}
+
 export function toErrorInfo(err: unknown): TaskErrorInfo {
   if (err instanceof DoNotRetry && err.cause !== undefined) return toErrorInfo(err.cause);
   if (err instanceof Error) {

@@ -3,13 +3,20 @@
  * Redis command, e.g. `RPUSH errand:{default}:wait '{"task":"add","args":[2,3]}'`.
  * See docs/protocol.md and schema/message.v1.json.
  */
+import type { Links } from '../workflow/wire.ts';
+import { linksProblem } from '../workflow/wire.ts';
 import { type BackoffSpec, show, validateBackoff } from './backoff.ts';
 
 export const WIRE_VERSION = 1;
+/**
+ * Version of a message that carries workflow `links`: a worker that predates them dead-letters it
+ * as unsupported (a trace) instead of running it and silently dropping its follow-ups.
+ */
+export const LINKS_WIRE_VERSION = 2;
 
 export interface TaskMessage {
-  /** Format version; absent means 1. */
-  readonly v: 1;
+  /** Format version; absent means 1. 2: the message carries `links` (otherwise the same format). */
+  readonly v: 1 | 2;
   /** Task id; a worker assigns one to a message that has none. */
   readonly id: string;
   /** Registered task name. */
@@ -27,6 +34,8 @@ export interface TaskMessage {
   readonly createdAt?: number;
   /** Environment for command tasks (the daemon); ignored by library handlers. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Workflow follow-ups (chains, callbacks, group membership): src/workflow/wire.ts, docs/protocol.md. */
+  readonly links?: Links;
 }
 
 export type DecodeResult =
@@ -104,10 +113,10 @@ interface Provenance {
 /** Validates a decoded JSON value as a version-1 message. Returns the problem, or the message. */
 export function toMessage(value: unknown, newId: () => string, from: Provenance = {}): DecodeResult {
   if (!isPlainObject(value)) return { ok: false, reason: 'message is not a JSON object' };
-  if (value.v !== undefined && value.v !== WIRE_VERSION) {
+  if (value.v !== undefined && value.v !== WIRE_VERSION && value.v !== LINKS_WIRE_VERSION) {
     return {
       ok: false,
-      reason: `unsupported message format version ${show(value.v)} (this worker reads 1)`,
+      reason: `unsupported message format version ${show(value.v)} (this worker reads 1 and 2)`,
     };
   }
   if (typeof value.task !== 'string' || value.task === '') {
@@ -128,6 +137,10 @@ export function toMessage(value: unknown, newId: () => string, from: Provenance 
     const problem = validateBackoff(value.backoff);
     if (problem) return { ok: false, reason: `"backoff" is invalid: ${problem}` };
   }
+  if (value.links !== undefined) {
+    const problem = linksProblem(value.links);
+    if (problem) return { ok: false, reason: `"links" is invalid: ${problem}` };
+  }
   const shallow = from.jsonLength !== undefined && from.jsonLength <= 2 * MAX_NESTING;
   if (!shallow && nestingDepth(value) > MAX_NESTING) {
     return {
@@ -137,7 +150,7 @@ export function toMessage(value: unknown, newId: () => string, from: Provenance 
   }
   const assignedId = value.id === undefined;
   if (from.owned) {
-    value.v = WIRE_VERSION;
+    value.v = value.links !== undefined ? LINKS_WIRE_VERSION : WIRE_VERSION;
     if (assignedId) value.id = newId();
     value.args ??= [];
     value.attempt ??= 0;
@@ -145,7 +158,7 @@ export function toMessage(value: unknown, newId: () => string, from: Provenance 
   }
   const message = {
     ...value,
-    v: WIRE_VERSION,
+    v: value.links !== undefined ? LINKS_WIRE_VERSION : WIRE_VERSION,
     id: assignedId ? newId() : value.id,
     args: value.args ?? [],
     attempt: value.attempt ?? 0,

@@ -1,4 +1,6 @@
 /** Options users write, their defaults, and their validation (errors name the key). */
+
+import { type Links, linksProblem } from '../workflow/wire.ts';
 import { type BackoffSpec, DEFAULT_BACKOFF, show, validateBackoff } from './backoff.ts';
 import { ErrandConfigError } from './errors.ts';
 import { MAX_TIMEOUT_MS, type MessageCodec } from './message.ts';
@@ -21,9 +23,11 @@ export interface SendOptions {
   readonly id?: string;
   /** Environment variables for command tasks run by the `errand` daemon (library handlers see them in `this.message.env`). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Workflow follow-ups on the wire (docs/protocol.md, "Workflow links"), for a task sent by name; `task.s()` builds them for you. */
+  readonly links?: Links;
 }
 
-export type TaskOptions = Omit<SendOptions, 'id'>;
+export type TaskOptions = Omit<SendOptions, 'id' | 'links'>;
 
 export interface QueueConfig {
   /** Redis only: consume this LIST instead of Errand's own `<prefix>:{<queue>}:wait`. */
@@ -153,7 +157,11 @@ export function validateSendOptions(where: string, options: SendOptions): void {
   };
   if (!isObject(options))
     throw new ErrandConfigError(where, `options must be an object (got ${show(options)})`);
-  const { queue, delayMs, eta, retries, timeoutMs, backoff, id, env } = options as SendOptions;
+  const { queue, delayMs, eta, retries, timeoutMs, backoff, id, env, links } = options as SendOptions;
+  if (links !== undefined) {
+    const problem = linksProblem(links);
+    if (problem) bad('links', problem);
+  }
   if (queue !== undefined && (typeof queue !== 'string' || queue === '' || /[{}]/.test(queue))) {
     bad('queue', `must be a non-empty string without braces (got ${show(queue)})`);
   }

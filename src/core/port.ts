@@ -224,4 +224,25 @@ export interface ResultBackend {
    */
   onFinal(listener: (ids: readonly string[]) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /** Optional capability: the atomic group counter that workflows (groups, chords) need. */
+  readonly groups?: GroupCounter;
+}
+
+/** Where a group stands after a member reported. */
+export type GroupStatus =
+  | { readonly state: 'open' }
+  | { readonly state: 'failed' }
+  /** Every member succeeded: their results by index. Returned to every call after completion, so a caller that crashed after it can finish the work (follow-ups are deduplicated by id). */
+  | { readonly state: 'complete'; readonly results: readonly unknown[] };
+
+/**
+ * An atomic counter per group id, with each member's result. Both calls are idempotent per
+ * (group, index): a member reported twice (a redelivery) is counted once. State is kept `ttlMs`
+ * from the last call. Conformance: test/contract/groups.contract.ts.
+ */
+export interface GroupCounter {
+  /** Record member `index` (0 ≤ index < size) succeeded with `value` (a JSON value). A group once failed stays failed. */
+  succeed(group: string, size: number, index: number, value: unknown, ttlMs: number): Promise<GroupStatus>;
+  /** Record member `index` failed for good. A group already complete stays complete (and is returned as such). */
+  fail(group: string, size: number, index: number, ttlMs: number): Promise<GroupStatus>;
 }

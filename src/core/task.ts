@@ -1,4 +1,6 @@
 /** Typed task handles: the argument and result types flow from the handler to send() and result(). */
+
+import { type FlowSender, type Prefix, type Rest, Signature, signatureNode } from '../workflow/flow.ts';
 import type { TaskContext } from './context.ts';
 import type { SendOptions, TaskOptions } from './options.ts';
 import type { TaskRecord } from './port.ts';
@@ -35,6 +37,8 @@ export interface TaskSender {
     argsList: readonly (readonly unknown[])[],
     options: SendOptions,
   ): Promise<SentTask<R>[]>;
+  /** Sends workflows (signatures made by `.s()` and `.si()`). */
+  readonly flows: FlowSender;
 }
 
 export interface TaskDefinition<A extends unknown[], R> {
@@ -68,6 +72,29 @@ export class Task<A extends unknown[], R> {
   /** The same task with per-call options: `add.with({ delayMs: 500 }).send(2, 3)`. */
   with(options: SendOptions): Task<A, R> {
     return new Task<A, R>(this.sender, this.definition, { ...this.callOptions, ...options });
+  }
+
+  /**
+   * A signature for workflows: the arguments given now, the rest filled by the previous result
+   * (`mul.s(10)` in a chain after `add` runs `mul(10, <add's result>)`).
+   */
+  s<P extends Prefix<A>>(...args: P): Signature<Rest<A, P>, R, 'append'> {
+    return new Signature(this.sender.flows, signatureNode(this.name, args, false, this.flowOptions()));
+  }
+
+  /** An immutable signature: all its arguments given now, it gets no result from a previous task. */
+  si(...args: A): Signature<[], R, 'fixed'> {
+    return new Signature(this.sender.flows, signatureNode(this.name, args, true, this.flowOptions()));
+  }
+
+  /** The options of `.with()` that travel with a signature. */
+  private flowOptions() {
+    const { queue, retries, timeoutMs } = { ...this.definition.options, ...this.callOptions };
+    return {
+      ...(queue !== undefined && { queue }),
+      ...(retries !== undefined && { retries }),
+      ...(timeoutMs !== undefined && { timeoutMs }),
+    };
   }
 
   private mergedOptions(options: SendOptions): SendOptions {

@@ -225,7 +225,7 @@ export function runErrandSuite(suite: SuiteOptions): void {
         '{"task":"add","args":{"a":1}}',
         '{"task":"nope","args":[]}',
         `{"task":"add","args":["${'x'.repeat(2 * 1024 * 1024)}"]}`,
-        '{"v":2,"task":"add","args":[1,2]}',
+        '{"v":3,"task":"add","args":[1,2]}',
       ];
       await broker.enqueue(
         'default',
@@ -241,7 +241,7 @@ export function runErrandSuite(suite: SuiteOptions): void {
       assert.match(reasons, /"args" must be an array/);
       assert.match(reasons, /unknown task "nope" \(this worker runs: add\)/);
       assert.match(reasons, /over the limit of 1048576 \(maxMessageBytes\)/);
-      assert.match(reasons, /unsupported message format version 2/);
+      assert.match(reasons, /unsupported message format version 3/);
       await assert.rejects(add.send(1, 'x'.repeat(2 * 1024 * 1024) as unknown as number), /maxMessageBytes/);
     });
 

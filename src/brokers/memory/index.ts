@@ -10,6 +10,7 @@ import type {
   DeadLetter,
   EnqueueEntry,
   EnqueueOutcome,
+  GroupCounter,
   LeasedMessage,
   QueueStats,
   ReserveRequest,
@@ -21,6 +22,7 @@ import type {
 } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
+import { applyGroupCall, checkGroupCall, type GroupState } from '../group-checks.ts';
 import { type LastSeen, observe } from '../lease-grace.ts';
 
 interface Stored {
@@ -348,5 +350,36 @@ export class MemoryResultBackend implements ResultBackend {
 
   async close(): Promise<void> {
     this.finals.removeAllListeners();
+  }
+
+  private readonly groupStates = new Map<string, { state: GroupState; expiresAt: number }>();
+
+  readonly groups: GroupCounter = {
+    succeed: async (group, size, index, value, ttlMs) => {
+      checkGroupCall(group, size, index, ttlMs);
+      return applyGroupCall(this.groupState(group, size, ttlMs), index, { ok: true, value });
+    },
+    fail: async (group, size, index, ttlMs) => {
+      checkGroupCall(group, size, index, ttlMs);
+      return applyGroupCall(this.groupState(group, size, ttlMs), index, { ok: false });
+    },
+  };
+
+  private lastGroupSweep = 0;
+
+  private groupState(group: string, size: number, ttlMs: number): GroupState {
+    const now = Date.now();
+    // Expired groups are dropped at most every 5 s, so a long-lived process does not keep them all.
+    if (now - this.lastGroupSweep >= 5000) {
+      this.lastGroupSweep = now;
+      for (const [id, entry] of this.groupStates) if (entry.expiresAt <= now) this.groupStates.delete(id);
+    }
+    let entry = this.groupStates.get(group);
+    if (!entry || entry.expiresAt <= now) {
+      entry = { state: { size, failed: false, results: {} }, expiresAt: 0 };
+      this.groupStates.set(group, entry);
+    }
+    entry.expiresAt = now + ttlMs;
+    return entry.state;
   }
 }

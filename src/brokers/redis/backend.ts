@@ -4,10 +4,12 @@
  * A batch rides on the worker's settle script when one is sent in the same step (no command of
  * its own), else it is one write-results.lua call, however many records.
  */
-import type { ResultBackend, TaskRecord } from '../../core/port.ts';
+import type { GroupCounter, GroupStatus, ResultBackend, TaskRecord } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
+import { checkGroupCall } from '../group-checks.ts';
 import type { RedisConnection } from './connection.ts';
-import { finalChannel, resultKey } from './keys.ts';
+import { finalChannel, groupKey, resultKey } from './keys.ts';
+import { runScript } from './scripts.ts';
 
 export class RedisResultBackend implements ResultBackend {
   readonly name = 'redis';
@@ -61,6 +63,36 @@ export class RedisResultBackend implements ResultBackend {
     sub.on('ready', () => {
       for (const listener of this.listeners) listener([]);
     });
+  }
+
+  readonly groups: GroupCounter = {
+    succeed: (group, size, index, value, ttlMs) =>
+      this.reportMember(group, size, index, ttlMs, ['ok', JSON.stringify(value)]),
+    fail: (group, size, index, ttlMs) => this.reportMember(group, size, index, ttlMs, ['fail']),
+  };
+
+  private async reportMember(
+    group: string,
+    size: number,
+    index: number,
+    ttlMs: number,
+    outcome: readonly string[],
+  ): Promise<GroupStatus> {
+    checkGroupCall(group, size, index, ttlMs);
+    const client = await this.connection.ready();
+    const [state, fields] = await runScript<[string, string[]?]>(
+      client,
+      'group-report',
+      [groupKey(this.prefix, group)],
+      [outcome[0]!, size, index, Math.ceil(ttlMs), ...outcome.slice(1)],
+    );
+    if (state !== 'complete') return { state: state === 'failed' ? 'failed' : 'open' };
+    const results = new Array<unknown>(size);
+    for (let i = 0; i + 1 < (fields ?? []).length; i += 2) {
+      const at = Number(fields![i]);
+      if (at < size) results[at] = JSON.parse(fields![i + 1]!);
+    }
+    return { state: 'complete', results };
   }
 
   async close(): Promise<void> {

@@ -35,3 +35,5 @@ export function queueKeys(prefix: string, queue: string, listKey?: string): Queu
 
 export const resultKey = (prefix: string, id: string): string => `${prefix}:result:${id}`;
 export const finalChannel = (prefix: string): string => `${prefix}:final`;
+/** A workflow group's member results and failure mark (scripts/group-report.lua). */
+export const groupKey = (prefix: string, group: string): string => `${prefix}:group:${group}`;

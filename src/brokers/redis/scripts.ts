@@ -11,7 +11,8 @@ export type ScriptName =
   | 'extend'
   | 'retry-dead'
   | 'purge-dead'
-  | 'write-results';
+  | 'write-results'
+  | 'group-report';
 
 interface Script {
   readonly source: string;

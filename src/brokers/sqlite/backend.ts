@@ -5,7 +5,14 @@
  * in any process finds new final results with one indexed query, "final_seq > last seen",
  * run when this process writes one or when another process commits.
  */
-import { FINAL_STATES, type ResultBackend, type TaskRecord } from '../../core/port.ts';
+import {
+  FINAL_STATES,
+  type GroupCounter,
+  type GroupStatus,
+  type ResultBackend,
+  type TaskRecord,
+} from '../../core/port.ts';
+import { applyGroupCall, checkGroupCall, type GroupState } from '../group-checks.ts';
 import { finalEvent, type SqliteConnection } from './connection.ts';
 import { FINALS_PAGE } from './schema.ts';
 
@@ -79,6 +86,38 @@ export class SqliteResultBackend implements ResultBackend {
     };
     this.stops.add(stop);
     return async () => stop();
+  }
+
+  /**
+   * Group state is a row of the results table in a namespace of its own (`<ns>` + NUL + `groups`),
+   * read and rewritten inside one BEGIN IMMEDIATE transaction: atomic across processes.
+   */
+  readonly groups: GroupCounter = {
+    succeed: (group, size, index, value, ttlMs) =>
+      this.reportMember(group, size, index, ttlMs, { ok: true, value }),
+    fail: (group, size, index, ttlMs) => this.reportMember(group, size, index, ttlMs, { ok: false }),
+  };
+
+  private async reportMember(
+    group: string,
+    size: number,
+    index: number,
+    ttlMs: number,
+    outcome: { ok: true; value: unknown } | { ok: false },
+  ): Promise<GroupStatus> {
+    checkGroupCall(group, size, index, ttlMs);
+    const { sql } = this.conn;
+    const ns = `${this.ns}\u0000groups`;
+    return this.conn.write(() => {
+      const now = Date.now();
+      const row = sql.readResult.get(ns, group, now) as { record: string } | undefined;
+      const state: GroupState = row
+        ? (JSON.parse(row.record) as GroupState)
+        : { size, failed: false, results: {} };
+      const status = applyGroupCall(state, index, outcome);
+      sql.writeResult.run(ns, group, JSON.stringify(state), now + ttlMs, null);
+      return status;
+    });
   }
 
   async close(): Promise<void> {

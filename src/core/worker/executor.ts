@@ -2,9 +2,17 @@
  * Runs one leased message, top to bottom:
  *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
  */
+import { runFollowUps } from '../../workflow/follow-ups.ts';
 import { DEFAULT_BACKOFF, retryDelay } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
-import { DoNotRetry, LeaseLostError, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
+import {
+  DoNotRetry,
+  GroupsUnsupportedError,
+  LeaseLostError,
+  RetryLater,
+  TaskTimeoutError,
+  toErrorInfo,
+} from '../errors.ts';
 import { newTaskId } from '../ids.ts';
 import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
@@ -133,6 +141,9 @@ export class Executor {
   private async conclude(execution: Execution, message: TaskMessage, decision: Decision, startedAt: number) {
     const { queue, leased } = execution;
     const redelivered = leased.delivery > 1 ? leased.body : undefined;
+    // Workflow follow-ups are enqueued before the ack (deduplicated by id if this runs twice).
+    if (message.links && decision.kind !== 'retry' && !(await this.followUps(execution, message, decision)))
+      return;
     switch (decision.kind) {
       case 'success': {
         this.record(message, queue, 'SUCCESS', startedAt, decision.value, undefined);
@@ -185,6 +196,35 @@ export class Executor {
         }
         return;
       }
+    }
+  }
+
+  /** False when the follow-ups could not be enqueued: the task is then run again in 1 s (same attempt). */
+  private async followUps(execution: Execution, message: TaskMessage, decision: Decision): Promise<boolean> {
+    const outcome =
+      decision.kind === 'success'
+        ? { ok: true as const, value: decision.value }
+        : { ok: false as const, error: (decision as { error: TaskErrorInfo }).error };
+    try {
+      await runFollowUps(this.runtime, message, execution.queue, outcome);
+      return true;
+    } catch (err) {
+      // A backend that cannot run groups never will: dead-letter with the reason instead of looping.
+      const permanent = err instanceof GroupsUnsupportedError;
+      const reason = `workflow follow-ups not enqueued: ${String(err)}`;
+      this.runtime.options.logger.error(
+        `task ${message.id}: ${reason}${permanent ? '' : ' (run again in 1 s)'}`,
+      );
+      const { leased } = execution;
+      await this.settler.settle(
+        execution.queue,
+        permanent
+          ? { kind: 'dead', token: leased.token, reason }
+          : { kind: 'retry', token: leased.token, body: leased.body, dueAt: Date.now() + 1000 },
+        leased.delivery > 1 ? leased.body : undefined,
+        execution,
+      );
+      return false;
     }
   }
 
