@@ -104,3 +104,32 @@ describe('a command that timed out while Redis was away', () => {
     }
   });
 });
+
+test('many commands sharing one bucket signal raise no listener-leak warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  const watchdog = new CommandWatchdog(1000);
+  try {
+    // node-redis adds an abort listener per command to the signal it is given.
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        watchdog.watch(
+          (signal) => {
+            signal.addEventListener('abort', () => {}, { once: true });
+            return later(5, 'ok');
+          },
+          () => new Error('timed out'),
+        ),
+      ),
+    );
+    await later(20, null); // warnings are emitted on the next tick
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+      [],
+    );
+  } finally {
+    process.off('warning', onWarning);
+    watchdog.dispose();
+  }
+});

@@ -10,6 +10,8 @@
  * failed is never sent later). One signal per bucket instead of node-redis's own
  * `AbortSignal.timeout` per command, which costs a timer and a weak reference each.
  */
+import { setMaxListeners } from 'node:events';
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Commands sent within this long share one abort signal (and are aborted up to this much late). */
 export const BUCKET_MS = 100;
@@ -45,6 +47,8 @@ export class CommandWatchdog {
     let bucket = this.buckets[this.buckets.length - 1];
     if (bucket === undefined || now >= bucket.until) {
       bucket = { controller: new AbortController(), until: now + BUCKET_MS };
+      // Shared by every command of the bucket, each adding a listener: not a leak.
+      setMaxListeners(0, bucket.controller.signal);
       this.buckets.push(bucket);
     }
     const { signal } = bucket.controller;
