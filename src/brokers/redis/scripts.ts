@@ -11,7 +11,8 @@ export type ScriptName =
   | 'extend'
   | 'retry-dead'
   | 'purge-dead'
-  | 'write-results';
+  | 'write-results'
+  | 'remove-waiting';
 
 interface Script {
   readonly source: string;
