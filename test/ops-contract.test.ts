@@ -14,7 +14,11 @@ runOperationsContract({
   create: async () => {
     const broker = new MemoryBroker();
     const backend = new MemoryResultBackend();
-    return { broker, backend, close: async () => Promise.all([broker.close(), backend.close()]).then(() => {}) };
+    return {
+      broker,
+      backend,
+      close: async () => Promise.all([broker.close(), backend.close()]).then(() => {}),
+    };
   },
 });
 
@@ -26,7 +30,10 @@ runOperationsContract({
     const open = () => {
       const connection = new RedisConnection({ url: REDIS_URL }).retain().retain();
       opened.push(connection);
-      return { broker: new RedisBroker(connection, { prefix }), backend: new RedisResultBackend(connection, prefix) };
+      return {
+        broker: new RedisBroker(connection, { prefix }),
+        backend: new RedisResultBackend(connection, prefix),
+      };
     };
     const first = open();
     const peers: Array<ReturnType<typeof open>> = [];

@@ -213,7 +213,15 @@ export interface Broker extends BrokerOperations {
 // ---------------------------------------------------------------------------
 
 /** Machinery's state names. */
-export const TASK_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'CANCELLED'] as const;
+export const TASK_STATES = [
+  'PENDING',
+  'RECEIVED',
+  'STARTED',
+  'RETRY',
+  'SUCCESS',
+  'FAILURE',
+  'CANCELLED',
+] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['SUCCESS', 'FAILURE', 'CANCELLED']);

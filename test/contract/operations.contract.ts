@@ -28,22 +28,40 @@ export function runOperationsContract(options: {
     };
     const ops = (broker: Broker) => {
       const { listMessages, removeWaiting, setPaused, isPaused } = broker;
-      assert.ok(listMessages && removeWaiting && setPaused && isPaused, `${broker.name} declares every operation`);
+      assert.ok(
+        listMessages && removeWaiting && setPaused && isPaused,
+        `${broker.name} declares every operation`,
+      );
       return broker as Required<Broker>;
     };
 
     test('lists waiting, delayed and leased messages in order, paged', async (broker) => {
       const b = ops(broker);
       const due = Date.now() + 60_000;
-      await b.enqueue('q', ['a', 'b', 'c', 'd'].map((body) => ({ body })), 60_000);
+      await b.enqueue(
+        'q',
+        ['a', 'b', 'c', 'd'].map((body) => ({ body })),
+        60_000,
+      );
       // Reserved before anything is delayed: a broker may wake workers with a marker that a reserve eats.
       const reserved = await b.reserve('q', request(1));
       assert.deepEqual(
         reserved.messages.map((m) => m.body),
         ['a'],
       );
-      await b.enqueue('q', [{ body: 'late', dueAt: due + 1000 }, { body: 'soon', dueAt: due }], 60_000);
-      assert.deepEqual(await b.listMessages('q', 'waiting', 0, 10), [{ body: 'b' }, { body: 'c' }, { body: 'd' }]);
+      await b.enqueue(
+        'q',
+        [
+          { body: 'late', dueAt: due + 1000 },
+          { body: 'soon', dueAt: due },
+        ],
+        60_000,
+      );
+      assert.deepEqual(await b.listMessages('q', 'waiting', 0, 10), [
+        { body: 'b' },
+        { body: 'c' },
+        { body: 'd' },
+      ]);
       assert.deepEqual(await b.listMessages('q', 'waiting', 1, 1), [{ body: 'c' }]);
       assert.deepEqual(await b.listMessages('q', 'delayed', 0, 10), [
         { body: 'soon', at: due },

@@ -21,7 +21,12 @@ export async function listMessages(
     const out: ListedMessage[] = [];
     let skipped = 0;
     for (let from = 0; out.length < limit; from += 1000) {
-      const page = (await client.sendCommand(['LRANGE', k.wait, String(from), String(from + 999)])) as string[];
+      const page = (await client.sendCommand([
+        'LRANGE',
+        k.wait,
+        String(from),
+        String(from + 999),
+      ])) as string[];
       for (const body of page) {
         if (body === '' && k.nativeWait) continue;
         if (skipped < offset) skipped++;
@@ -50,7 +55,11 @@ export async function listMessages(
   return pairs.flatMap(([, at], i) => (bodies[i] == null ? [] : [{ body: bodies[i]!, at }]));
 }
 
-export async function removeWaiting(client: Client, k: QueueKeys, bodies: readonly string[]): Promise<string[]> {
+export async function removeWaiting(
+  client: Client,
+  k: QueueKeys,
+  bodies: readonly string[],
+): Promise<string[]> {
   if (bodies.length === 0) return [];
   const removed = await runScript<string[]>(client, 'remove-waiting', [k.wait, k.delayed], bodies);
   return removed.map(String);

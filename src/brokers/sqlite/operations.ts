@@ -51,10 +51,17 @@ export class SqliteOperations {
     return this.statements;
   }
 
-  async listMessages(queue: string, state: ListableState, offset: number, limit: number): Promise<ListedMessage[]> {
+  async listMessages(
+    queue: string,
+    state: ListableState,
+    offset: number,
+    limit: number,
+  ): Promise<ListedMessage[]> {
     checkListing(state, offset, limit);
     const { sql } = this;
-    const rows = this.conn().read(() => sql.list.all(this.ns, queue, STATE_CODES[state], limit, offset)) as Array<{
+    const rows = this.conn().read(() =>
+      sql.list.all(this.ns, queue, STATE_CODES[state], limit, offset),
+    ) as Array<{
       body: string;
       at: number;
     }>;

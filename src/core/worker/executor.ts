@@ -4,7 +4,14 @@
  */
 import { DEFAULT_BACKOFF, retryDelay } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
-import { DoNotRetry, LeaseLostError, RetryLater, TaskTimeoutError, toErrorInfo } from '../errors.ts';
+import {
+  DoNotRetry,
+  LeaseLostError,
+  RetryLater,
+  TaskCancelledError,
+  TaskTimeoutError,
+  toErrorInfo,
+} from '../errors.ts';
 import { newTaskId } from '../ids.ts';
 import type { TaskMessage } from '../message.ts';
 import type { LeasedMessage, TaskErrorInfo, TaskRecord, TaskState } from '../port.ts';
@@ -59,6 +66,8 @@ export class Executor {
     // Handed back at shutdown, or another worker has it now: this run's outcome is not the task's.
     if (execution.released || execution.cancellation.reason instanceof LeaseLostError) return;
     execution.concluding = true;
+    if (execution.cancellation.reason instanceof TaskCancelledError)
+      return this.cancelled(execution, message, startedAt);
     const decision = this.decide(definition, message, attempt);
     await this.conclude(execution, message, decision, startedAt);
   }
@@ -130,7 +139,15 @@ export class Executor {
   private async conclude(execution: Execution, message: TaskMessage, decision: Decision, startedAt: number) {
     const { queue, leased } = execution;
     const redelivered = leased.delivery > 1 ? leased.body : undefined;
-    const base = { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
+    const base = {
+      id: message.id,
+      task: message.task,
+      queue,
+      attempt: message.attempt + 1,
+      message,
+      startedAt,
+      delivery: leased.delivery,
+    };
     switch (decision.kind) {
       case 'success': {
         this.record(message, queue, 'SUCCESS', startedAt, { result: decision.value });
@@ -172,6 +189,18 @@ export class Executor {
         }
         return;
       }
+    }
+  }
+
+  /** Cancelled (errand.cancel) while it ran: done, not retried; the record says CANCELLED again in case STARTED overtook it. */
+  private async cancelled(execution: Execution, message: TaskMessage, startedAt: number): Promise<void> {
+    const { queue, leased } = execution;
+    const error = toErrorInfo(execution.cancellation.reason);
+    this.record(message, queue, 'CANCELLED', startedAt, { error });
+    const redelivered = leased.delivery > 1 ? leased.body : undefined;
+    if (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered, execution)) {
+      const base = { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
+      this.emit('cancelled', { ...base, startedAt, delivery: leased.delivery });
     }
   }
 

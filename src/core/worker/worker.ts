@@ -9,11 +9,13 @@ import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { DeadLetter, LeasedMessage } from '../port.ts';
 import type { Runtime } from '../runtime.ts';
+import { watchCancels } from './cancel-watch.ts';
 import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { runHeartbeat } from './heartbeat.ts';
+import { runPauseWatch } from './pause-watch.ts';
 import { Settler } from './settler.ts';
 import { drain, HAND_BACK_MS, handBack, nameTasks, onSignals, type Released, reraise } from './shutdown.ts';
 import { Slots } from './slots.ts';
@@ -45,6 +47,8 @@ export class Worker {
   /** Ends lease renewal: after the drain, not before (running tasks keep their leases while they drain). */
   private readonly heartbeatAbort = new AbortController();
   private heartbeat: Promise<void> = Promise.resolve();
+  private pauseWatch: Promise<void> = Promise.resolve();
+  private stopCancelWatch: (() => Promise<void>) | undefined;
   private readonly hurry = new AbortController();
   private loops: Promise<void>[] = [];
   private settler: Settler | undefined;
@@ -104,6 +108,8 @@ export class Worker {
     };
     // Queues whose last reserve came back short: a settle does not try to refill them.
     const empty = new Set<string>();
+    // Queues paused by an operator (errand.pause): nothing is taken from them, refills included.
+    const paused = new Set<string>();
     const settler = new Settler(
       broker,
       backend,
@@ -111,7 +117,8 @@ export class Worker {
       errandOptions.logger,
       this.options.results ?? true,
       {
-        wanted: (queue, freed) => (this.state === 'running' && !empty.has(queue) ? freed : 0),
+        wanted: (queue, freed) =>
+          this.state === 'running' && !empty.has(queue) && !paused.has(queue) ? freed : 0,
         dispatch: (queue, leased) => dispatch(queue, leased),
         giveBack: (n) => slots.give(n),
         reportDead,
@@ -167,11 +174,22 @@ export class Worker {
           dispatch,
           reportDead,
           onEmpty: (q, isEmpty) => (isEmpty ? empty.add(q) : empty.delete(q)),
+          isPaused: (q) => paused.has(q),
           onError,
         },
         signal,
       ),
     );
+    try {
+      this.stopCancelWatch = await watchCancels(backend, this.running, onError);
+    } catch (err) {
+      onError(
+        new Error(
+          `worker: cannot listen for cancels (a cancelled running task runs to its end): ${String(err)}`,
+        ),
+      );
+    }
+    this.pauseWatch = runPauseWatch(broker, this.queues, paused, onError, signal);
     this.heartbeat = runHeartbeat(broker, this.running, this.leaseMs, onError, this.heartbeatAbort.signal);
     if (this.options.handleSignals ?? true) {
       this.removeSignals = onSignals(
@@ -230,7 +248,7 @@ export class Worker {
     }
     this.state = 'draining';
     this.fetchAbort.abort();
-    const loops = Promise.all(this.loops);
+    const loops = Promise.all([...this.loops, this.pauseWatch]);
     const deadline = new Deadline(timeoutMs, this.hurry.signal);
     let left: Execution[];
     try {
@@ -268,6 +286,9 @@ export class Worker {
       }
     }
     this.removeSignals?.();
+    await this.stopCancelWatch?.().catch((err: unknown) =>
+      this.reportError(err instanceof Error ? err : new Error(String(err))),
+    );
     this.state = 'stopped';
   }
 
