@@ -75,7 +75,9 @@ describe('metrics', () => {
     await worker.stop();
   });
 
-  it('passes promtool check metrics', { skip: promtool ? false : 'promtool is not installed (Debian package prometheus; .ci/run installs it)' }, () => {
+  it('passes promtool check metrics', {
+    skip: promtool ? false : 'promtool is not installed (Debian package prometheus; .ci/run installs it)',
+  }, () => {
     assert.ok(text.length > 0, 'the workload test ran first');
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
