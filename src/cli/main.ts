@@ -6,6 +6,7 @@ import { ERRAND_VERSION } from '../daemon/version.ts';
 import { type Io, UsageError } from './args.ts';
 import { cancelCommand, cancelHelp } from './cancel.ts';
 import { CommandFailed } from './context.ts';
+import { dashboardCommand, dashboardHelp } from './dashboard.ts';
 import { failedCommand, failedHelp } from './failed.ts';
 import { pauseCommand, pauseHelp, resumeCommand } from './pause.ts';
 import { resqueCommand, resqueHelp } from './resque.ts';
@@ -25,6 +26,7 @@ Commands:
   tasks     list a queue's waiting, delayed, running or dead tasks
   cancel    cancel a task by id (waiting, delayed or running)
   pause     stop workers taking from a queue (running tasks finish); resume: start again
+  dashboard serve the web dashboard (queues, tasks, actions): errand dashboard --listen 127.0.0.1:8080
 
 Run "errand <command> --help" for a command's options. "errand --version" prints the version.
 Exit status: 0 success, 1 failure, 2 wrong usage.
@@ -42,6 +44,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   cancel: { run: cancelCommand, help: cancelHelp },
   pause: { run: pauseCommand, help: pauseHelp },
   resume: { run: resumeCommand, help: pauseHelp },
+  dashboard: { run: dashboardCommand, help: dashboardHelp },
 };
 
 const processIo: Io = {

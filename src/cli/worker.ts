@@ -15,6 +15,7 @@ export const workerOptions: Options = {
   verbose: { type: 'boolean', short: 'v' },
   version: { type: 'boolean', short: 'V' },
   'log-format': { type: 'string' },
+  'metrics-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -33,6 +34,7 @@ Options (Go's single-dash spellings such as -conf, -logfile, -test, -verbose, -v
   -v, --verbose          add debug lines to the log
       --log-format FMT   "text", "json", "gordon" or "goophry"; default "gordon" for a Gordon
                          config, "goophry" for a Goophry config (as those daemons log), else "text"
+      --metrics-listen ADDR  serve Prometheus metrics at http://ADDR/metrics (overrides [metrics] listen)
   -V, --version          print the version and exit
   -h, --help             show this help
 
@@ -91,6 +93,11 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     }
     return invalid(err.file, err.problems);
   }
+  const metricsListen = str(values['metrics-listen']);
+  // Flags override the file, at start and on every reload.
+  const withFlags = (c: DaemonConfig): DaemonConfig =>
+    metricsListen === undefined ? c : { ...c, metrics: { listen: metricsListen } };
+  config = withFlags(config);
   const unrunnable = programProblems(config, io.env);
   if (values.test) {
     if (unrunnable.length > 0) return invalid(config.file, unrunnable);
@@ -130,7 +137,7 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const onHangup = (): void => {
     if (!reloads) return onSignal('SIGHUP');
     log.info('Received signal', { signal: 'SIGHUP', action: 'reload' });
-    reloading = reloading.then(() => reloadConfig(daemon, io.env, log));
+    reloading = reloading.then(() => reloadConfig(daemon, io.env, log, withFlags));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -164,10 +171,15 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
 }
 
 /** Reads the config file again and applies it; a config that fails is logged with its reasons and not applied. */
-async function reloadConfig(daemon: Daemon, env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
+async function reloadConfig(
+  daemon: Daemon,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  withFlags: (c: DaemonConfig) => DaemonConfig,
+): Promise<void> {
   let problems: readonly string[];
   try {
-    const next = loadConfig(daemon.config.file, env);
+    const next = withFlags(loadConfig(daemon.config.file, env));
     problems = await daemon.reload(next);
     if (problems.length === 0) {
       // As at start: a missing program is noted, not refused (it may be deployed later).

@@ -4,11 +4,14 @@
  * failed lists and error script on final failures and malformed entries, the stats server,
  * and presence keys for `errand status`.
  */
+import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import { reconnectDelay, sleep } from '../core/clock.ts';
 import { Errand } from '../core/errand.ts';
 import type { TaskEventBase, WorkerEvents } from '../core/worker/events.ts';
 import type { Worker } from '../core/worker/worker.ts';
+import { startDashboard } from '../ops/dashboard/server.ts';
+import { type Listening, listen } from '../ops/http.ts';
 import { killGroup } from './command-runner.ts';
 import { type CommandHooks, commandHandler } from './command-task.ts';
 import type { CommandTaskConfig, DaemonConfig } from './config-types.ts';
@@ -113,6 +116,7 @@ export class Daemon {
   /** Workers retired by a reload: they finish their running tasks, then stop. */
   private readonly retiring = new Set<Promise<void>>();
   private readonly retired = new Set<Worker>();
+  private readonly opsServers: Listening[] = [];
 
   constructor(
     /** Replaced by a successful reload(). */
@@ -160,6 +164,7 @@ export class Daemon {
         this.internalError(`stats.serve(): ${(err as Error).message}`);
       }
     }
+    await this.startOpsServers();
     for (const [queue, concurrency] of this.plan()) {
       if (this.lifetime.signal.aborted) return;
       await this.startWorker(queue, concurrency);
@@ -186,6 +191,31 @@ export class Daemon {
       flavour: config.flavour,
       types: this.errand.runtime.taskNames().join(','),
     });
+  }
+
+  /** `[metrics]` and `[dashboard]`: a server that cannot listen is logged, and the daemon runs on (as for stats). */
+  private async startOpsServers(): Promise<void> {
+    const { metrics, dashboard } = this.config;
+    const queues = (): string[] => [...this.plan().keys()];
+    if (metrics) {
+      try {
+        const server = createServer(this.errand.metricsRegistry.handler(queues));
+        this.opsServers.push(await listen(server, 'metrics.listen', metrics.listen));
+        this.log.info('Serving metrics', { url: `${this.opsServers.at(-1)!.url}/metrics` });
+      } catch (err) {
+        this.internalError(`metrics server: ${(err as Error).message}`);
+      }
+    }
+    if (dashboard) {
+      try {
+        this.opsServers.push(
+          await startDashboard(this.errand, { listen: dashboard.listen, token: dashboard.token, queues }),
+        );
+        this.log.info('Serving dashboard', { url: this.opsServers.at(-1)!.url });
+      } catch (err) {
+        this.internalError(`dashboard: ${(err as Error).message}`);
+      }
+    }
   }
 
   private async startWorker(queue: string, concurrency: number): Promise<void> {
@@ -404,6 +434,7 @@ export class Daemon {
       const all = [...this.workers, ...this.retired];
       await Promise.all(all.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
       this.log.debug('Finished task workers');
+      await Promise.all(this.opsServers.map((s) => s.close().catch(() => undefined)));
       await this.errand.close();
     })();
     // Bounded: with the broker unreachable the workers cannot hand tasks back; their leases expire instead.

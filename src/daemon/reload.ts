@@ -26,6 +26,8 @@ const FIXED: ReadonlyArray<keyof DaemonConfig> = [
   'tempDir',
   'logfile',
   'stats',
+  'metrics',
+  'dashboard',
   'leaseMs',
   'shutdownMs',
   'storeResults',
