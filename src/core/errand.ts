@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CancelOutcome, QueueControl, type TaskListOptions, type TaskView } from '../ops/control.ts';
 import { Metrics } from '../ops/metrics.ts';
+import { traceEnqueue } from '../ops/tracing.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { ErrandConfigError } from './errors.ts';
 import { newTaskId } from './ids.ts';
@@ -124,9 +125,11 @@ export class Errand {
     const entries = argsList.map((args, i) => {
       if (!Array.isArray(args))
         throw new ErrandConfigError(`send("${task}").args[${i}]`, 'must be an array of arguments');
+      const id = options.id ?? newTaskId();
+      const trace = traceEnqueue(id, task, queue);
       const message: TaskMessage = {
         v: WIRE_VERSION,
-        id: options.id ?? newTaskId(),
+        id,
         task,
         args,
         attempt: 0,
@@ -135,6 +138,7 @@ export class Errand {
         ...(options.backoff !== undefined && { backoff: options.backoff }),
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         ...(options.env !== undefined && { env: options.env }),
+        ...(trace !== undefined && { trace }),
       };
       const body = codec.encode(message);
       const bytes = Buffer.byteLength(body);

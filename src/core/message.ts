@@ -27,6 +27,8 @@ export interface TaskMessage {
   readonly createdAt?: number;
   /** Environment for command tasks (the daemon); ignored by library handlers. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Trace context of the sender (W3C `traceparent`/`tracestate`), written by an errand:enqueue subscriber. */
+  readonly trace?: Readonly<Record<string, string>>;
 }
 
 export type DecodeResult =
@@ -88,6 +90,11 @@ const OPTIONAL_FIELDS: readonly Check[] = [
   ['createdAt', (v) => typeof v === 'number' && Number.isFinite(v), 'a finite number (epoch ms)'],
   [
     'env',
+    (v) => isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string'),
+    'an object of strings',
+  ],
+  [
+    'trace',
     (v) => isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string'),
     'an object of strings',
   ],

@@ -2,6 +2,8 @@
  * Runs one leased message, top to bottom:
  *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
  */
+
+import { traceOutcome, traceStart } from '../../ops/tracing.ts';
 import { DEFAULT_BACKOFF, retryDelay } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
 import {
@@ -62,6 +64,7 @@ export class Executor {
 
     const startedAt = Date.now();
     this.record(message, queue, 'STARTED', startedAt);
+    traceStart(message, queue);
     const attempt = await this.perform(definition, message, execution);
     // Handed back at shutdown, or another worker has it now: this run's outcome is not the task's.
     if (execution.released || execution.cancellation.reason instanceof LeaseLostError) return;
@@ -245,6 +248,7 @@ export class Executor {
   }
 
   private emit<E extends WorkerEventName>(event: E, payload: WorkerEvents[E]): void {
+    traceOutcome(event, payload as object);
     if (this.events.listenerCount(event) === 0) return;
     this.events.emit(event, payload, (err) =>
       this.runtime.options.logger.error(`a listener of "${event}" threw: ${String(err)}`),
