@@ -135,7 +135,10 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const reloads = config.flavour === 'errand';
   let reloading: Promise<void> = Promise.resolve();
   const onHangup = (): void => {
-    if (!reloads) return onSignal('SIGHUP');
+    if (!reloads) {
+      onSignal('SIGHUP');
+      return;
+    }
     log.info('Received signal', { signal: 'SIGHUP', action: 'reload' });
     reloading = reloading.then(() => reloadConfig(daemon, io.env, log, withFlags));
   };

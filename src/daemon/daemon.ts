@@ -241,7 +241,7 @@ export class Daemon {
    * reasons when the config cannot be applied live; the running config then stays.
    */
   async reload(next: DaemonConfig): Promise<string[]> {
-    if (this.stopping) return ['the daemon is stopping'];
+    if (this.stopping !== undefined) return ['the daemon is stopping'];
     const planned = planReload(this.config, next);
     if (!planned.ok) return planned.problems;
     const { added, removed, resized } = planned.plan;

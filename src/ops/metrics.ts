@@ -119,17 +119,26 @@ export class Metrics {
 
   private count(name: CounterName, labels: Labels): void {
     let series = this.counters.get(name);
-    if (!series) this.counters.set(name, (series = new Map()));
+    if (!series) {
+      series = new Map();
+      this.counters.set(name, series);
+    }
     const key = seriesKey(labels);
     series.set(key, (series.get(key) ?? 0) + 1);
   }
 
   private histogram(name: HistogramName, labels: Labels): Histogram {
     let series = this.histograms.get(name);
-    if (!series) this.histograms.set(name, (series = new Map()));
+    if (!series) {
+      series = new Map();
+      this.histograms.set(name, series);
+    }
     const key = seriesKey(labels);
     let histogram = series.get(key);
-    if (!histogram) series.set(key, (histogram = new Histogram()));
+    if (!histogram) {
+      histogram = new Histogram();
+      series.set(key, histogram);
+    }
     return histogram;
   }
 
@@ -138,7 +147,10 @@ export class Metrics {
     const gauges = new Map<GaugeName, Array<[Labels, number]>>();
     const gauge = (name: GaugeName, labels: Labels, value: number): void => {
       let list = gauges.get(name);
-      if (!list) gauges.set(name, (list = []));
+      if (!list) {
+        list = [];
+        gauges.set(name, list);
+      }
       list.push([labels, value]);
     };
     try {
@@ -179,9 +191,9 @@ export class Metrics {
       out.push(`# HELP ${name} ${HISTOGRAMS[name]}`, `# TYPE ${name} histogram`);
       for (const [key, h] of this.histograms.get(name) ?? []) {
         const labels = labelsOf(key);
-        DEFAULT_BUCKETS.forEach((le, i) =>
-          out.push(`${name}_bucket${formatLabels({ ...labels, le: String(le) })} ${h.counts[i]}`),
-        );
+        DEFAULT_BUCKETS.forEach((le, i) => {
+          out.push(`${name}_bucket${formatLabels({ ...labels, le: String(le) })} ${h.counts[i]}`);
+        });
         out.push(`${name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${h.count}`);
         out.push(`${name}_sum${formatLabels(labels)} ${h.sum}`);
         out.push(`${name}_count${formatLabels(labels)} ${h.count}`);

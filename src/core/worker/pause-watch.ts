@@ -20,7 +20,10 @@ export async function runPauseWatch(
   while (!signal.aborted) {
     try {
       const flags = await Promise.all(queues.map((queue) => isPaused(queue)));
-      queues.forEach((queue, i) => (flags[i] ? paused.add(queue) : paused.delete(queue)));
+      queues.forEach((queue, i) => {
+        if (flags[i]) paused.add(queue);
+        else paused.delete(queue);
+      });
     } catch (err) {
       onError(err instanceof Error ? err : new Error(String(err)));
     }

@@ -58,7 +58,10 @@ export class Throughput {
 
   private second(queue: string, at: number): Second {
     let list = this.series.get(queue);
-    if (!list) this.series.set(queue, (list = []));
+    if (!list) {
+      list = [];
+      this.series.set(queue, list);
+    }
     let last = list.at(-1);
     if (!last || last.at !== at) {
       last = { at, completed: 0, failed: 0 };
