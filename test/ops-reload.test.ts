@@ -8,7 +8,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Errand } from '../src/index.ts';
-import { startWorker, tempDir, uniqueName, waitFor, writeConfig } from './fixtures/daemon/harness.ts';
+import {
+  freePort,
+  runErrand,
+  startWorker,
+  tempDir,
+  uniqueName,
+  waitFor,
+  writeConfig,
+} from './fixtures/daemon/harness.ts';
 import { REDIS_URL } from './helpers.ts';
 
 const prefix = uniqueName('reload');
@@ -85,5 +93,57 @@ describe('SIGHUP reload', () => {
       const exit = await daemon.stop();
       assert.equal(exit.code, 0, daemon.stderr);
     }
+  });
+});
+
+describe('daemon metrics and dashboard', () => {
+  it('serves /metrics ([metrics] listen) and the dashboard ([dashboard] listen)', async () => {
+    const metricsPort = await freePort();
+    const dashboardPort = await freePort();
+    const p = uniqueName('opsd');
+    const config = writeConfig(
+      dir,
+      'served.toml',
+      `broker = "${REDIS_URL}"
+prefix = "${p}"
+queues = ["none"]
+[metrics]
+listen = "127.0.0.1:${metricsPort}"
+[dashboard]
+listen = "127.0.0.1:${dashboardPort}"
+[[tasks]]
+name = "hello"
+command = ["printf", "hi"]
+`,
+    );
+    const daemon = await startWorker(config);
+    const client = new Errand({ broker: REDIS_URL, prefix: p });
+    try {
+      await (await client.send('hello', [], { queue: 'hello' })).result({ timeoutMs: 10_000 });
+      await waitFor('the completion to be counted', async () =>
+        (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).includes(
+          'errand_tasks_completed_total{queue="hello",task="hello"} 1',
+        ),
+      );
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(text, /^errand_queue_waiting\{queue="hello"\} 0$/m);
+      const page = await (await fetch(`http://127.0.0.1:${dashboardPort}/`)).text();
+      assert.match(page, /data-queue="hello"/);
+    } finally {
+      await client.close();
+      assert.equal((await daemon.stop()).code, 0, daemon.stderr);
+    }
+  });
+
+  it('refuses a dashboard off loopback without a token (config check)', async () => {
+    const config = writeConfig(
+      dir,
+      'open.toml',
+      `broker = "${REDIS_URL}"\n[dashboard]\nlisten = "0.0.0.0:8080"\n[metrics]\nlisten = "nowhere"\n`,
+    );
+    const r = await runErrand(['worker', '-c', config, '--test']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /dashboard\.token: is required when dashboard\.listen is not a loopback address/);
+    assert.match(r.stdout, /metrics\.listen: .*host:port/);
   });
 });

@@ -4,14 +4,12 @@
  * failed lists and error script on final failures and malformed entries, the stats server,
  * and presence keys for `errand status`.
  */
-import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import { reconnectDelay, sleep } from '../core/clock.ts';
 import { Errand } from '../core/errand.ts';
 import type { TaskEventBase, WorkerEvents } from '../core/worker/events.ts';
 import type { Worker } from '../core/worker/worker.ts';
-import { startDashboard } from '../ops/dashboard/server.ts';
-import { type Listening, listen } from '../ops/http.ts';
+import type { Listening } from '../ops/http.ts';
 import { killGroup } from './command-runner.ts';
 import { type CommandHooks, commandHandler } from './command-task.ts';
 import type { CommandTaskConfig, DaemonConfig } from './config-types.ts';
@@ -22,6 +20,7 @@ import { failedEntry, gordonCodec } from './gordon-codec.ts';
 import type { Logger } from './logger.ts';
 import { loadModules } from './modules.ts';
 import { goJson, internalErrorText, malformedText, taskFailedText } from './notifications.ts';
+import { startOpsServers } from './ops-servers.ts';
 import { runPresence } from './presence.ts';
 import { planReload } from './reload.ts';
 import { SideRedis } from './side-redis.ts';
@@ -195,27 +194,11 @@ export class Daemon {
 
   /** `[metrics]` and `[dashboard]`: a server that cannot listen is logged, and the daemon runs on (as for stats). */
   private async startOpsServers(): Promise<void> {
-    const { metrics, dashboard } = this.config;
-    const queues = (): string[] => [...this.plan().keys()];
-    if (metrics) {
-      try {
-        const server = createServer(this.errand.metricsRegistry.handler(queues));
-        this.opsServers.push(await listen(server, 'metrics.listen', metrics.listen));
-        this.log.info('Serving metrics', { url: `${this.opsServers.at(-1)!.url}/metrics` });
-      } catch (err) {
-        this.internalError(`metrics server: ${(err as Error).message}`);
-      }
-    }
-    if (dashboard) {
-      try {
-        this.opsServers.push(
-          await startDashboard(this.errand, { listen: dashboard.listen, token: dashboard.token, queues }),
-        );
-        this.log.info('Serving dashboard', { url: this.opsServers.at(-1)!.url });
-      } catch (err) {
-        this.internalError(`dashboard: ${(err as Error).message}`);
-      }
-    }
+    const servers = await startOpsServers(this.errand, this.config, () => [...this.plan().keys()], {
+      info: (msg, url) => this.log.info(msg, { url }),
+      error: (text) => this.internalError(text),
+    });
+    this.opsServers.push(...servers);
   }
 
   private async startWorker(queue: string, concurrency: number): Promise<void> {
