@@ -38,6 +38,8 @@ kill_grace = "1s"
 `,
 );
 const cli = (...args: string[]) => runErrand([...args, '-c', config]);
+/** `errand cancel`: ids are random base64url and may start with "-", so they follow "--". */
+const cancel = (id: string, ...flags: string[]) => runErrand(['cancel', '-c', config, ...flags, '--', id]);
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -84,7 +86,7 @@ describe('inspection and control from another process', () => {
     assert.ok(Date.parse(due.at) > Date.now() + 50_000, 'a delayed task lists its due time');
 
     for (const sent of [waiting, delayed]) {
-      const r = await cli('cancel', sent.id, '--queue', 'idle');
+      const r = await cancel(sent.id, '--queue', 'idle');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /cancelled \(removed from the queue\)/);
       await assert.rejects(sent.result({ timeoutMs: 5000 }), TaskCancelledError);
@@ -93,7 +95,7 @@ describe('inspection and control from another process', () => {
     const stats = await errand.stats('idle');
     assert.deepEqual([stats.delayed], [0]);
     assert.deepEqual(await errand.tasks('idle', { state: 'waiting' }), []);
-    const again = await cli('cancel', waiting.id, '--queue', 'idle');
+    const again = await cancel(waiting.id, '--queue', 'idle');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already finished \(CANCELLED\)/);
   });
@@ -109,7 +111,7 @@ describe('inspection and control from another process', () => {
         running.map((t) => t.message?.id),
         [sent.id],
       );
-      const r = await cli('cancel', sent.id);
+      const r = await cancel(sent.id);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /told to stop/);
       await assert.rejects(sent.result({ timeoutMs: 10_000 }), TaskCancelledError);
@@ -132,7 +134,7 @@ describe('inspection and control from another process', () => {
           : undefined,
       );
       assert.ok(alive(pid));
-      const r = await cli('cancel', sent.id);
+      const r = await cancel(sent.id);
       assert.equal(r.code, 0, r.stderr);
       await assert.rejects(sent.result({ timeoutMs: 10_000 }), TaskCancelledError);
       await waitFor('the command process to end', () => !alive(pid), 5000);

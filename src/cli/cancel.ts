@@ -13,7 +13,8 @@ export const cancelHelp = `Usage: errand cancel ID... [options]
   A waiting or delayed task is removed from its queue; a running one has its signal aborted
   on whichever worker runs it (command tasks get SIGTERM, then SIGKILL). Either way its
   state becomes CANCELLED and waiting for its result fails with TaskCancelledError.
-  Exit status 1 when a task had already finished.
+  Exit status 1 when a task had already finished. An id that starts with "-" goes after "--":
+  errand cancel -- -Xy3...
 
 Options:
 ${confHelp}  -q, --queue NAME     the queue to look in (default: the task's recorded queue, else "default")

@@ -48,7 +48,8 @@ export class Worker {
   private readonly heartbeatAbort = new AbortController();
   private heartbeat: Promise<void> = Promise.resolve();
   private pauseWatch: Promise<void> = Promise.resolve();
-  private stopCancelWatch: (() => Promise<void>) | undefined;
+  /** Resolves to the function that stops listening for cancels, once listening has started. */
+  private cancelWatch: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
   private readonly hurry = new AbortController();
   private loops: Promise<void>[] = [];
   private settler: Settler | undefined;
@@ -180,15 +181,15 @@ export class Worker {
         signal,
       ),
     );
-    try {
-      this.stopCancelWatch = await watchCancels(backend, this.running, onError);
-    } catch (err) {
+    // Not awaited: with the backend out of reach the subscription waits, and the worker must run anyway.
+    this.cancelWatch = watchCancels(backend, this.running, onError).catch((err: unknown) => {
       onError(
         new Error(
           `worker: cannot listen for cancels (a cancelled running task runs to its end): ${String(err)}`,
         ),
       );
-    }
+      return undefined;
+    });
     this.pauseWatch = runPauseWatch(broker, this.queues, paused, onError, signal);
     this.heartbeat = runHeartbeat(broker, this.running, this.leaseMs, onError, this.heartbeatAbort.signal);
     if (this.options.handleSignals ?? true) {
@@ -286,8 +287,11 @@ export class Worker {
       }
     }
     this.removeSignals?.();
-    await this.stopCancelWatch?.().catch((err: unknown) =>
-      this.reportError(err instanceof Error ? err : new Error(String(err))),
+    // Stops when (if ever) listening has started; never holds the stop itself.
+    void this.cancelWatch.then((stopWatching) =>
+      stopWatching?.().catch((err: unknown) =>
+        this.reportError(err instanceof Error ? err : new Error(String(err))),
+      ),
     );
     this.state = 'stopped';
   }
