@@ -199,3 +199,30 @@ describe('dashboard', () => {
     }
   });
 });
+
+describe('errand dashboard (the command)', () => {
+  it('serves the config queues until SIGTERM, and refuses an open address without a token', async () => {
+    const { ErrandProcess, runErrand } = await import('./fixtures/daemon/harness.ts');
+    const port = await freePort();
+    const env = { ERRAND_BROKER: REDIS_URL };
+    const refused = await runErrand(['dashboard', '--listen', '0.0.0.0:0', '-q', 'x'], { env });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /needs a token/);
+    const p = new ErrandProcess(['dashboard', '--listen', `127.0.0.1:${port}`, '-q', 'alpha', '-q', 'beta'], {
+      env,
+    });
+    try {
+      await eventually(
+        () => p.stdout.includes(`http://127.0.0.1:${port}`),
+        20_000,
+        'the dashboard to listen',
+      );
+      const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      assert.match(html, /data-queue="alpha"/);
+      assert.match(html, /data-queue="beta"/);
+    } finally {
+      const exit = await p.stop();
+      assert.equal(exit.code, 0, p.stderr);
+    }
+  });
+});
