@@ -13,8 +13,10 @@ export {
   ResultTimeoutError,
   RetryLater,
   ShutdownError,
+  TaskCancelledError,
   TaskFailedError,
   TaskTimeoutError,
+  UnsupportedOperationError,
 } from './core/errors.ts';
 export type { Json, JsonChecked, JsonProblem } from './core/json.ts';
 export {
@@ -34,6 +36,8 @@ export type {
   GroupCounter,
   GroupStatus,
   LeasedMessage,
+  ListableState,
+  ListedMessage,
   QueueStats,
   ResultBackend,
   SettleBatch,
@@ -45,6 +49,8 @@ export { TASK_STATES } from './core/port.ts';
 export type { Handler, ResultOptions, SentTask, Task } from './core/task.ts';
 export type { WorkerEvents } from './core/worker/events.ts';
 export type { Worker, WorkerOptions, WorkerState } from './core/worker/worker.ts';
+export type { CancelOutcome, TaskListOptions, TaskListState, TaskView } from './ops/control.ts';
+export { Metrics } from './ops/metrics.ts';
 export type {
   Accepting,
   Composite,

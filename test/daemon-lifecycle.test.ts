@@ -1,5 +1,5 @@
 /**
- * The daemon's life: it is "up" only once the broker answers, stops on SIGHUP, stops with npm
+ * The daemon's life: it is "up" only once the broker answers, stops on SIGHUP (Gordon config), stops with npm
  * (`npx errand worker`) instead of lingering as an orphan, loads TypeScript modules, and counts
  * module tasks in its stats.
  */
@@ -23,7 +23,7 @@ import {
   waitFor,
   writeConfig,
 } from './fixtures/daemon/harness.ts';
-import { type PrivateRedis, startPrivateRedis } from './helpers.ts';
+import { type PrivateRedis, REDIS_URL, startPrivateRedis } from './helpers.ts';
 
 /** Running (a zombie left for a non-reaping init does not count). */
 const alive = (pid: number): boolean => {
@@ -75,13 +75,9 @@ void describe('daemon start-up and signals', () => {
     assert.ok(!p.lines().some((l) => l.msg === 'Up and waiting for tasks'));
   });
 
-  void it('SIGHUP stops gracefully, like SIGTERM', async () => {
-    const dir = tempDir('life-hup');
-    const config = writeConfig(
-      dir,
-      'errand.toml',
-      `broker = "sqlite:${join(dir, 'q.db')}"\n[[tasks]]\nname = "a"\nprogram = "/bin/true"\n`,
-    );
+  // An Errand-format config reloads on SIGHUP instead (test/ops-reload.test.ts).
+  void it('SIGHUP stops a Gordon-config daemon gracefully, like SIGTERM', async () => {
+    const config = gordonConfig(tempDir('life-hup'), Number(new URL(REDIS_URL).port || 6379));
     const p = await startWorker(config);
     p.signal('SIGHUP');
     const exit = await p.exited;

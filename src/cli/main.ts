@@ -4,11 +4,15 @@
  */
 import { ERRAND_VERSION } from '../daemon/version.ts';
 import { type Io, UsageError } from './args.ts';
+import { cancelCommand, cancelHelp } from './cancel.ts';
 import { CommandFailed } from './context.ts';
+import { dashboardCommand, dashboardHelp } from './dashboard.ts';
 import { failedCommand, failedHelp } from './failed.ts';
+import { pauseCommand, pauseHelp, resumeCommand } from './pause.ts';
 import { resqueCommand, resqueHelp } from './resque.ts';
 import { sendCommand, sendHelp } from './send.ts';
 import { statusCommand, statusHelp } from './status.ts';
+import { tasksCommand, tasksHelp } from './tasks.ts';
 import { workerCommand, workerHelp } from './worker.ts';
 
 export const mainHelp = `Usage: errand <command> [options]
@@ -19,6 +23,10 @@ Commands:
   status    queues, depths, running and failed counts, live daemons
   failed    list, retry or purge failed tasks
   resque    run Resque jobs (goworker's flags): errand resque -queues=q1,q2 --modules ./jobs.js
+  tasks     list a queue's waiting, delayed, running or dead tasks
+  cancel    cancel a task by id (waiting, delayed or running)
+  pause     stop workers taking from a queue (running tasks finish); resume: start again
+  dashboard serve the web dashboard (queues, tasks, actions): errand dashboard --listen 127.0.0.1:8080
 
 Run "errand <command> --help" for a command's options. "errand --version" prints the version.
 Exit status: 0 success, 1 failure, 2 wrong usage.
@@ -32,6 +40,11 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   status: { run: statusCommand, help: statusHelp },
   failed: { run: failedCommand, help: failedHelp },
   resque: { run: resqueCommand, help: resqueHelp },
+  tasks: { run: tasksCommand, help: tasksHelp },
+  cancel: { run: cancelCommand, help: cancelHelp },
+  pause: { run: pauseCommand, help: pauseHelp },
+  resume: { run: resumeCommand, help: pauseHelp },
+  dashboard: { run: dashboardCommand, help: dashboardHelp },
 };
 
 const processIo: Io = {

@@ -15,6 +15,7 @@ export const workerOptions: Options = {
   verbose: { type: 'boolean', short: 'v' },
   version: { type: 'boolean', short: 'V' },
   'log-format': { type: 'string' },
+  'metrics-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -33,12 +34,16 @@ Options (Go's single-dash spellings such as -conf, -logfile, -test, -verbose, -v
   -v, --verbose          add debug lines to the log
       --log-format FMT   "text", "json", "gordon" or "goophry"; default "gordon" for a Gordon
                          config, "goophry" for a Goophry config (as those daemons log), else "text"
+      --metrics-listen ADDR  serve Prometheus metrics at http://ADDR/metrics (overrides [metrics] listen)
   -V, --version          print the version and exit
   -h, --help             show this help
 
 Environment: ERRAND_BROKER, then REDIS_URL, override the broker URL of the config.
-Signals: SIGTERM/SIGINT/SIGHUP drain running tasks up to the config's shutdown_timeout; a second
+Signals: SIGTERM/SIGINT drain running tasks up to the config's shutdown_timeout; a second
 signal stops at once, killing the commands' process groups and handing their tasks back.
+SIGHUP reloads an Errand-format config (task types added or removed, concurrency changed; an
+invalid config is refused with the reasons and the running one kept); for a Gordon or Goophry
+config SIGHUP stops gracefully, like SIGTERM.
 Started by npm (npx errand worker), the daemon also stops when npm exits. Under a supervisor,
 run it directly: exec node_modules/.bin/errand worker ...
 `;
@@ -88,6 +93,11 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     }
     return invalid(err.file, err.problems);
   }
+  const metricsListen = str(values['metrics-listen']);
+  // Flags override the file, at start and on every reload.
+  const withFlags = (c: DaemonConfig): DaemonConfig =>
+    metricsListen === undefined ? c : { ...c, metrics: { listen: metricsListen } };
+  config = withFlags(config);
   const unrunnable = programProblems(config, io.env);
   if (values.test) {
     if (unrunnable.length > 0) return invalid(config.file, unrunnable);
@@ -121,9 +131,20 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     if (signals === 1) requestStop();
     else daemon.hurry();
   };
+  // Errand's own format reloads on SIGHUP; Gordon/Goophry configs keep SIGHUP as a graceful stop.
+  const reloads = config.flavour === 'errand';
+  let reloading: Promise<void> = Promise.resolve();
+  const onHangup = (): void => {
+    if (!reloads) {
+      onSignal('SIGHUP');
+      return;
+    }
+    log.info('Received signal', { signal: 'SIGHUP', action: 'reload' });
+    reloading = reloading.then(() => reloadConfig(daemon, io.env, log, withFlags));
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('SIGHUP', onSignal);
+  process.on('SIGHUP', onHangup);
   // npm (npx errand worker) exits on SIGTERM without waiting for us: stop with it, not as an orphan.
   const unwatch = io.env.npm_command ? watchParent(() => onSignal('parent exited')) : () => undefined;
   // The workers' sockets may be idle while Redis is down: keep the process alive until told to stop.
@@ -146,7 +167,33 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     clearInterval(keepAlive);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    process.off('SIGHUP', onSignal);
+    process.off('SIGHUP', onHangup);
+    await reloading;
     log.close();
   }
+}
+
+/** Reads the config file again and applies it; a config that fails is logged with its reasons and not applied. */
+async function reloadConfig(
+  daemon: Daemon,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  withFlags: (c: DaemonConfig) => DaemonConfig,
+): Promise<void> {
+  let problems: readonly string[];
+  try {
+    const next = withFlags(loadConfig(daemon.config.file, env));
+    problems = await daemon.reload(next);
+    if (problems.length === 0) {
+      // As at start: a missing program is noted, not refused (it may be deployed later).
+      for (const p of programProblems(next, env)) log.warn(`config: ${p}`);
+      return;
+    }
+  } catch (err) {
+    problems = err instanceof ConfigError ? err.problems : [String(err)];
+  }
+  log.error('Config reload refused; the running config stays', {
+    file: daemon.config.file,
+    problems: problems.join('; '),
+  });
 }

@@ -1,5 +1,8 @@
 /** The Errand facade: define tasks, send them, wait for results, run workers, manage dead letters. */
-
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type CancelOutcome, QueueControl, type TaskListOptions, type TaskView } from '../ops/control.ts';
+import { Metrics } from '../ops/metrics.ts';
+import { traceEnqueue } from '../ops/tracing.ts';
 import type { FlowNode, WorkflowHandle } from '../workflow/flow.ts';
 import { checkSteps, Pipeline, type PipelineStep, pipelineHandler } from '../workflow/pipeline.ts';
 import { type WorkflowState, Workflows } from '../workflow/workflows.ts';
@@ -35,6 +38,8 @@ export class Errand {
   private readonly waiter: ResultWaiter;
   private readonly workers = new Set<Worker>();
   private closed = false;
+  private readonly control: QueueControl;
+  private metricsCache: Metrics | undefined;
   /** The view of this Errand that workers use. */
   readonly runtime: Runtime;
   private readonly workflows: Workflows;
@@ -58,6 +63,7 @@ export class Errand {
       codec: (queue) => this.options.queues[queue]?.codec ?? jsonCodec,
       queueOf: (definition) => definition.options.queue ?? DEFAULT_QUEUE,
     };
+    this.control = new QueueControl(this.runtime);
     this.workflows = new Workflows({
       runtime: this.runtime,
       result: (id, options) => this.result(id, options),
@@ -164,9 +170,11 @@ export class Errand {
     const entries = argsList.map((args, i) => {
       if (!Array.isArray(args))
         throw new ErrandConfigError(`send("${task}").args[${i}]`, 'must be an array of arguments');
+      const id = options.id ?? newTaskId();
+      const trace = traceEnqueue(id, task, queue);
       const message: TaskMessage = {
         v: WIRE_VERSION,
-        id: options.id ?? newTaskId(),
+        id,
         task,
         args,
         attempt: 0,
@@ -176,6 +184,7 @@ export class Errand {
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         ...(options.env !== undefined && { env: options.env }),
         ...(options.links !== undefined && { v: LINKS_WIRE_VERSION, links: options.links }),
+        ...(trace !== undefined && { trace }),
       };
       const body = codec.encode(message);
       // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long body needs counting.
@@ -230,11 +239,60 @@ export class Errand {
   worker(options: WorkerOptions = {}): Worker {
     const worker = new Worker(this.runtime, options, () => this.close());
     this.workers.add(worker);
+    this.metricsRegistry.observe(worker);
     return worker;
   }
 
   deadLetters(queue: string = DEFAULT_QUEUE): DeadLetters {
     return new DeadLetters(this.runtime, queue);
+  }
+
+  /** A queue's tasks in one state (waiting, delayed, running, dead), paged. See docs/operations.md. */
+  tasks(queue?: string, options?: TaskListOptions): Promise<TaskView[]> {
+    return this.control.tasks(queue, options);
+  }
+
+  /** Cancel a task by id from any process: removed if waiting or delayed, its signal aborted if running. */
+  cancel(id: string, options?: { queue?: string }): Promise<CancelOutcome> {
+    return this.control.cancel(id, options);
+  }
+
+  /** Workers (of every process) stop taking from the queue within a second; running tasks finish. */
+  pause(queue?: string): Promise<void> {
+    return this.control.pause(queue);
+  }
+
+  resume(queue?: string): Promise<void> {
+    return this.control.resume(queue);
+  }
+
+  isPaused(queue?: string): Promise<boolean> {
+    return this.control.isPaused(queue);
+  }
+
+  /** Prometheus text exposition: queue gauges from the broker, counters and histograms of this process's workers. */
+  metrics(options?: { queues?: readonly string[] }): Promise<string> {
+    return this.metricsRegistry.exposition(options?.queues ?? this.knownQueues());
+  }
+
+  /** A node:http request listener serving metrics() (mount it at /metrics in your own server). */
+  metricsHandler(options?: {
+    queues?: readonly string[];
+  }): (req: IncomingMessage, res: ServerResponse) => void {
+    return this.metricsRegistry.handler(() => options?.queues ?? this.knownQueues());
+  }
+
+  /** The collector behind metrics(), for the request handler and the daemon's /metrics. */
+  get metricsRegistry(): Metrics {
+    this.metricsCache ??= new Metrics(async () => (await this.stores()).broker);
+    return this.metricsCache;
+  }
+
+  private knownQueues(): string[] {
+    const queues = new Set([DEFAULT_QUEUE, ...Object.keys(this.options.queues)]);
+    for (const definition of this.definitions.values()) queues.add(this.runtime.queueOf(definition));
+    for (const worker of this.workers) for (const queue of worker.queues) queues.add(queue);
+    return [...queues];
   }
 
   async stats(queue: string = DEFAULT_QUEUE): Promise<QueueStats> {

@@ -57,6 +57,26 @@ export class TaskFailedError extends Error {
   }
 }
 
+/** The task was cancelled (errand.cancel): `result()` rejects with it, and a running handler's signal aborts with it. */
+export class TaskCancelledError extends Error {
+  override readonly name = 'TaskCancelledError';
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} was cancelled`);
+  }
+}
+
+/** The broker lacks an optional operation (see BrokerOperations in port.ts). */
+export class UnsupportedOperationError extends Error {
+  override readonly name = 'UnsupportedOperationError';
+  constructor(
+    readonly broker: string,
+    readonly operation: string,
+    what: string,
+  ) {
+    super(`the ${broker} broker cannot ${what} (it has no ${operation} operation)`);
+  }
+}
+
 /** A running task's lease was lost (it expired and the message went to another worker): its run is aborted. */
 export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';

@@ -36,6 +36,8 @@ export interface TaskMessage {
   readonly env?: Readonly<Record<string, string>>;
   /** Workflow follow-ups (chains, callbacks, group membership): src/workflow/wire.ts, docs/protocol.md. */
   readonly links?: Links;
+  /** Trace context of the sender (W3C `traceparent`/`tracestate`), written by an errand:enqueue subscriber. */
+  readonly trace?: Readonly<Record<string, string>>;
 }
 
 export type DecodeResult =
@@ -97,6 +99,11 @@ const OPTIONAL_FIELDS: readonly Check[] = [
   ['createdAt', (v) => typeof v === 'number' && Number.isFinite(v), 'a finite number (epoch ms)'],
   [
     'env',
+    (v) => isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string'),
+    'an object of strings',
+  ],
+  [
+    'trace',
     (v) => isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string'),
     'an object of strings',
   ],

@@ -120,6 +120,34 @@ export interface QueueStats {
   readonly dead: number;
 }
 
+/** A message as listed by `listMessages`: the stored body and the time of its state. */
+export interface ListedMessage {
+  readonly body: string;
+  /** Delayed: its due time; leased: its lease deadline (epoch ms). Absent for waiting messages. */
+  readonly at?: number;
+}
+
+/** The states `listMessages` can list (dead letters have `listDead`). */
+export type ListableState = 'waiting' | 'delayed' | 'leased';
+
+/**
+ * Optional operations for running a queue (inspection, removal, pause), named after the
+ * transitions they make. A broker without one leaves it out; the core and the CLI then say
+ * which broker lacks which operation (test/contract/operations.contract.ts checks them).
+ */
+export interface BrokerOperations {
+  /** Messages in one state, oldest (waiting: head of the queue; delayed: soonest due) first. */
+  listMessages?(queue: string, state: ListableState, offset: number, limit: number): Promise<ListedMessage[]>;
+  /**
+   * waiting/delayed ──remove──▶ (gone): delete these exact bodies from the waiting and delayed
+   * messages, atomically per body. Returns the bodies that were removed (a body already leased is not).
+   */
+  removeWaiting?(queue: string, bodies: readonly string[]): Promise<string[]>;
+  /** Set or clear the paused flag of a queue: workers take nothing from a paused queue. */
+  setPaused?(queue: string, paused: boolean): Promise<void>;
+  isPaused?(queue: string): Promise<boolean>;
+}
+
 /** What a broker can do beyond the contract, checked at run time. */
 export interface BrokerCapabilities {
   /** Several processes can share the queue store. */
@@ -128,7 +156,7 @@ export interface BrokerCapabilities {
   readonly durable: boolean;
 }
 
-export interface Broker {
+export interface Broker extends BrokerOperations {
   readonly name: string;
   readonly capabilities: BrokerCapabilities;
 
@@ -185,10 +213,18 @@ export interface Broker {
 // ---------------------------------------------------------------------------
 
 /** Machinery's state names. */
-export const TASK_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE'] as const;
+export const TASK_STATES = [
+  'PENDING',
+  'RECEIVED',
+  'STARTED',
+  'RETRY',
+  'SUCCESS',
+  'FAILURE',
+  'CANCELLED',
+] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
-export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['SUCCESS', 'FAILURE']);
+export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['SUCCESS', 'FAILURE', 'CANCELLED']);
 
 /** The error of a failed task, as stored. */
 export interface TaskErrorInfo {

@@ -3,7 +3,7 @@
  * notifications to waiters; a slow re-read (every 5 s) covers notifications lost in a reconnect.
  */
 import { Deadline } from './clock.ts';
-import { ResultTimeoutError, TaskFailedError } from './errors.ts';
+import { ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.ts';
 import { FINAL_STATES, type ResultBackend, type TaskRecord } from './port.ts';
 import type { ResultOptions } from './task.ts';
 
@@ -82,5 +82,6 @@ export function outcomeOf<R>(record: TaskRecord): R {
   if (record.state === 'FAILURE') {
     throw new TaskFailedError(record.id, record.error ?? { name: 'Error', message: 'task failed' });
   }
+  if (record.state === 'CANCELLED') throw new TaskCancelledError(record.id);
   return record.result as R;
 }

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { BackoffSpec } from '../core/backoff.ts';
+import { isLoopback, parseAddress } from '../ops/http.ts';
 import { isPlainObject, type Plain, type Reader } from './config-reader.ts';
 import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
 import { isTypeScript, typeScriptProblem } from './modules.ts';
@@ -20,6 +21,8 @@ const TOP_KEYS = [
   'error_script_mode',
   'temp_dir',
   'stats',
+  'metrics',
+  'dashboard',
   'tasks',
 ] as const;
 
@@ -84,6 +87,8 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
     tempDir: resolveFrom(dir, r.string(raw, '', 'temp_dir') || tmpdir()),
     logfile: resolveFrom(dir, r.string(raw, '', 'logfile') ?? ''),
     stats: readStats(raw, dir, r),
+    metrics: readListen(raw, 'metrics', [], r),
+    dashboard: readDashboard(raw, r),
     leaseMs: r.duration(raw, '', 'lease', true) ?? DEFAULTS.leaseMs,
     shutdownMs: r.duration(raw, '', 'shutdown_timeout', false) ?? DEFAULTS.shutdownMs,
     storeResults: true,
@@ -107,6 +112,40 @@ function readStats(raw: Plain, dir: string, r: Reader): StatsConfig | undefined 
     tls: cert && key ? { certFile: resolveFrom(dir, cert), keyFile: resolveFrom(dir, key) } : undefined,
   };
 }
+
+function readListen(raw: Plain, table: string, more: readonly string[], r: Reader) {
+  const t = r.table(raw, '', table);
+  if (!t) return undefined;
+  r.unknownKeys(t, table, ['listen', ...more], false);
+  const listen = r.string(t, table, 'listen');
+  if (!listen) return undefined;
+  try {
+    parseAddress(`${table}.listen`, listen);
+  } catch (err) {
+    r.problem(`${table}.listen`, (err as Error).message.replace(/^\S+ /, ''), listen);
+  }
+  return { listen };
+}
+
+function readDashboard(raw: Plain, r: Reader) {
+  const listen = readListen(raw, 'dashboard', ['token'], r);
+  if (!listen) return undefined;
+  const token = r.string(r.table(raw, '', 'dashboard') ?? {}, 'dashboard', 'token') || undefined;
+  if (!token && !isLoopback(parseAddressOrUndefined(listen.listen)))
+    r.problem(
+      'dashboard.token',
+      'is required when dashboard.listen is not a loopback address (127.0.0.1, ::1)',
+    );
+  return { listen: listen.listen, token };
+}
+
+const parseAddressOrUndefined = (address: string): string | undefined => {
+  try {
+    return parseAddress('listen', address).host;
+  } catch {
+    return undefined;
+  }
+};
 
 /** `sqlite:relative/path` is relative to the config file, like every other path in it. */
 const brokerRelativeTo = (dir: string, url: string): string =>

@@ -77,6 +77,10 @@ export interface DaemonConfig {
   /** Log destination from the config ('' = stdout); the --logfile flag overrides it. */
   readonly logfile: string;
   readonly stats: StatsConfig | undefined;
+  /** `[metrics] listen`: serve Prometheus metrics at /metrics (Errand's format only). */
+  readonly metrics?: { readonly listen: string } | undefined;
+  /** `[dashboard] listen` (and `token`, required off loopback): serve the web dashboard. */
+  readonly dashboard?: { readonly listen: string; readonly token: string | undefined } | undefined;
   readonly leaseMs: number;
   readonly shutdownMs: number;
   /** Record task states and results (Errand's format: yes; Gordon/Goophry: only with `results = true`). */

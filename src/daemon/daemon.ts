@@ -9,6 +9,7 @@ import { reconnectDelay, sleep } from '../core/clock.ts';
 import { Errand } from '../core/errand.ts';
 import type { TaskEventBase, WorkerEvents } from '../core/worker/events.ts';
 import type { Worker } from '../core/worker/worker.ts';
+import type { Listening } from '../ops/http.ts';
 import { killGroup } from './command-runner.ts';
 import { type CommandHooks, commandHandler } from './command-task.ts';
 import type { CommandTaskConfig, DaemonConfig } from './config-types.ts';
@@ -19,7 +20,9 @@ import { failedEntry, gordonCodec } from './gordon-codec.ts';
 import type { Logger } from './logger.ts';
 import { loadModules } from './modules.ts';
 import { goJson, internalErrorText, malformedText, taskFailedText } from './notifications.ts';
+import { startOpsServers } from './ops-servers.ts';
 import { runPresence } from './presence.ts';
+import { planReload } from './reload.ts';
 import { SideRedis } from './side-redis.ts';
 import { type StatsServer, startStatsServer, TaskCounter } from './stats-server.ts';
 import { type TaskLog, taskLog } from './task-log.ts';
@@ -109,8 +112,14 @@ export class Daemon {
   private readonly giveUp = new AbortController();
   private stopping: Promise<void> | undefined;
 
+  /** Workers retired by a reload: they finish their running tasks, then stop. */
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly retired = new Set<Worker>();
+  private readonly opsServers: Listening[] = [];
+
   constructor(
-    readonly config: DaemonConfig,
+    /** Replaced by a successful reload(). */
+    public config: DaemonConfig,
     private readonly log: Logger,
   ) {
     this.errand = errandFor(config, log);
@@ -154,20 +163,10 @@ export class Daemon {
         this.internalError(`stats.serve(): ${(err as Error).message}`);
       }
     }
+    await this.startOpsServers();
     for (const [queue, concurrency] of this.plan()) {
       if (this.lifetime.signal.aborted) return;
-      const worker = this.errand.worker({
-        queues: [queue],
-        concurrency,
-        leaseMs: config.leaseMs,
-        shutdownMs: config.shutdownMs,
-        handleSignals: false,
-        results: config.storeResults,
-      });
-      this.listen(worker);
-      await worker.start();
-      this.workers.push(worker);
-      log.debug('Created queue worker', { queue, concurrency });
+      await this.startWorker(queue, concurrency);
     }
     if (this.side) {
       this.presence = runPresence(
@@ -191,6 +190,80 @@ export class Daemon {
       flavour: config.flavour,
       types: this.errand.runtime.taskNames().join(','),
     });
+  }
+
+  /** `[metrics]` and `[dashboard]`: a server that cannot listen is logged, and the daemon runs on (as for stats). */
+  private async startOpsServers(): Promise<void> {
+    const servers = await startOpsServers(this.errand, this.config, () => [...this.plan().keys()], {
+      info: (msg, url) => this.log.info(msg, { url }),
+      error: (text) => this.internalError(text),
+    });
+    this.opsServers.push(...servers);
+  }
+
+  private async startWorker(queue: string, concurrency: number): Promise<void> {
+    const { config } = this;
+    const worker = this.errand.worker({
+      queues: [queue],
+      concurrency,
+      leaseMs: config.leaseMs,
+      shutdownMs: config.shutdownMs,
+      handleSignals: false,
+      results: config.storeResults,
+    });
+    this.listen(worker);
+    await worker.start();
+    this.workers.push(worker);
+    this.log.debug('Created queue worker', { queue, concurrency });
+  }
+
+  /**
+   * Apply a new config without a restart (SIGHUP): task types added or removed, concurrency
+   * changed. A queue whose worker changes gets a new worker at once; the old one takes nothing
+   * more and finishes its running tasks (no deadline: a reload drops nothing). Returns the
+   * reasons when the config cannot be applied live; the running config then stays.
+   */
+  async reload(next: DaemonConfig): Promise<string[]> {
+    if (this.stopping !== undefined) return ['the daemon is stopping'];
+    const planned = planReload(this.config, next);
+    if (!planned.ok) return planned.problems;
+    const { added, removed, resized } = planned.plan;
+    const oldPlan = this.plan();
+    this.config = next;
+    registerCommandTasks(this.errand, { ...next, tasks: added }, this.hooks);
+    for (const t of added) {
+      this.counter.add(t.name);
+      this.byQueue.set(t.queue, t);
+    }
+    for (const t of removed) this.byQueue.delete(t.queue);
+    const newPlan = this.plan();
+    for (const [queue, concurrency] of oldPlan) {
+      if (newPlan.get(queue) === concurrency) continue;
+      for (const worker of this.workers.filter((w) => w.queues.includes(queue))) this.retire(worker);
+    }
+    for (const [queue, concurrency] of newPlan) {
+      if (oldPlan.get(queue) !== concurrency) await this.startWorker(queue, concurrency);
+    }
+    this.log.info('Reloaded config', {
+      file: next.file,
+      added: added.map((t) => t.name).join(','),
+      removed: removed.map((t) => t.name).join(','),
+      concurrency: resized.map(([name, from, to]) => `${name}:${from}->${to}`).join(','),
+    });
+    return [];
+  }
+
+  private retire(worker: Worker): void {
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    const running = worker.active;
+    // Stopped by the daemon's shutdown too (with its deadline), which shortens this wait.
+    const stopping = worker
+      .stop({ timeoutMs: 2 ** 31 - 1 })
+      .then(() => this.log.debug('Retired queue worker', { queue: worker.queues.join(','), running }))
+      .catch((err: unknown) => this.internalError(`retiring a worker: ${String(err)}`))
+      .finally(() => this.retiring.delete(stopping));
+    this.retiring.add(stopping);
+    this.retired.add(worker);
   }
 
   /** Task types defined by modules (not command types). */
@@ -324,7 +397,7 @@ export class Daemon {
 
   /** Tasks running now, across workers. */
   get running(): number {
-    return this.workers.reduce((n, w) => n + w.active, 0);
+    return [...this.workers, ...this.retired].reduce((n, w) => n + w.active, 0);
   }
 
   /**
@@ -341,8 +414,10 @@ export class Daemon {
     this.presenceAbort.abort();
     this.lifetime.abort();
     const closing = (async () => {
-      await Promise.all(this.workers.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
+      const all = [...this.workers, ...this.retired];
+      await Promise.all(all.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
       this.log.debug('Finished task workers');
+      await Promise.all(this.opsServers.map((s) => s.close().catch(() => undefined)));
       await this.errand.close();
     })();
     // Bounded: with the broker unreachable the workers cannot hand tasks back; their leases expire instead.
@@ -379,7 +454,7 @@ export class Daemon {
   hurry(): void {
     this.log.warn('Stopping now', { running: this.running });
     // Skip the drain wait: abort running tasks and hand their leases back.
-    for (const w of this.workers) void w.stop({ timeoutMs: 0 });
+    for (const w of [...this.workers, ...this.retired]) void w.stop({ timeoutMs: 0 });
     // Let the workers mark the tasks released before their children die.
     setImmediate(() => {
       for (const pid of this.children.values()) killGroup(pid, 'SIGKILL');

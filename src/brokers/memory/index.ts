@@ -12,6 +12,8 @@ import type {
   EnqueueOutcome,
   GroupCounter,
   LeasedMessage,
+  ListableState,
+  ListedMessage,
   QueueStats,
   ReserveRequest,
   ReserveResult,
@@ -24,6 +26,7 @@ import { FINAL_STATES } from '../../core/port.ts';
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
 import { applyGroupCall, checkGroupCall, type GroupState } from '../group-checks.ts';
 import { type LastSeen, observe } from '../lease-grace.ts';
+import { checkListing } from '../operation-checks.ts';
 
 interface Stored {
   body: string;
@@ -56,6 +59,17 @@ class Deque<T> {
     }
     return item;
   }
+  /** The items, head first (for listing; O(n)). */
+  toArray(): T[] {
+    return this.items.slice(this.head) as T[];
+  }
+  /** Removes the first item `match` accepts; true if one was. */
+  removeFirst(match: (item: T) => boolean): boolean {
+    const at = this.items.findIndex((item, i) => i >= this.head && item !== undefined && match(item));
+    if (at === -1) return false;
+    this.items.splice(at, 1);
+    return true;
+  }
   unshift(...items: T[]): void {
     if (items.length <= this.head) {
       this.head -= items.length;
@@ -75,6 +89,7 @@ class MemoryQueue {
   readonly dead: DeadLetter[] = [];
   /** Dedupe key -> expiry (ms); expired keys are purged as enqueues pass (see purgeDedupe). */
   readonly dedupe = new Map<string, number>();
+  paused = false;
   /** When a reserve or extend last reached this queue (Date.now()), for the lease grace. */
   lastSeen: LastSeen | undefined;
 }
@@ -286,6 +301,46 @@ export class MemoryBroker implements Broker {
     const kept = queue.dead.filter((d) => !wanted.has(d.key));
     queue.dead.splice(0, queue.dead.length, ...kept);
     return before - kept.length;
+  }
+
+  async listMessages(
+    name: string,
+    state: ListableState,
+    offset: number,
+    limit: number,
+  ): Promise<ListedMessage[]> {
+    checkListing(state, offset, limit);
+    const queue = this.q(name);
+    const all: ListedMessage[] =
+      state === 'waiting'
+        ? queue.waiting.toArray().map((s) => ({ body: s.body }))
+        : state === 'delayed'
+          ? queue.delayed.map((d) => ({ body: d.stored.body, at: d.dueAt }))
+          : [...queue.leases.values()]
+              .sort((a, b) => a.deadline - b.deadline)
+              .map((l) => ({ body: l.stored.body, at: l.deadline }));
+    return all.slice(offset, offset + limit);
+  }
+
+  async removeWaiting(name: string, bodies: readonly string[]): Promise<string[]> {
+    const queue = this.q(name);
+    return bodies.filter((body) => {
+      if (queue.waiting.removeFirst((s) => s.body === body)) return true;
+      const at = queue.delayed.findIndex((d) => d.stored.body === body);
+      if (at === -1) return false;
+      queue.delayed.splice(at, 1);
+      return true;
+    });
+  }
+
+  async setPaused(name: string, paused: boolean): Promise<void> {
+    this.q(name).paused = paused;
+    // A resumed queue may have work for a waiting worker.
+    if (!paused) this.wake.emit(name);
+  }
+
+  async isPaused(name: string): Promise<boolean> {
+    return this.queues.get(name)?.paused ?? false;
   }
 
   async stats(name: string): Promise<QueueStats> {

@@ -7,6 +7,7 @@ import type {
   EnqueueEntry,
   EnqueueOutcome,
   LeasedMessage,
+  ListableState,
   QueueStats,
   ReserveRequest,
   ReserveResult,
@@ -17,6 +18,7 @@ import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, w
 import { SILENCE_FRACTION } from '../lease-grace.ts';
 import { type Client, closeClient, type RedisConnection } from './connection.ts';
 import { type QueueKeys, queueKeys } from './keys.ts';
+import * as ops from './operations.ts';
 import type { RecordBatch, TakenRecords } from './result-rider.ts';
 import { runScript } from './scripts.ts';
 
@@ -296,6 +298,20 @@ export class RedisBroker implements Broker {
     const k = this.keys(queue);
     if (keys !== undefined && keys.length === 0) return 0;
     return runScript<number>(await this.client(), 'purge-dead', [k.dead, k.deadIndex], keys ?? []);
+  }
+
+  // Optional operations (operations.ts).
+  async listMessages(queue: string, state: ListableState, offset: number, limit: number) {
+    return ops.listMessages(await this.client(), this.keys(queue), state, offset, limit);
+  }
+  async removeWaiting(queue: string, bodies: readonly string[]): Promise<string[]> {
+    return ops.removeWaiting(await this.client(), this.keys(queue), bodies);
+  }
+  async setPaused(queue: string, paused: boolean): Promise<void> {
+    return ops.setPaused(await this.client(), ops.pausedKey(this.options.prefix, queue), paused);
+  }
+  async isPaused(queue: string): Promise<boolean> {
+    return ops.isPaused(await this.client(), ops.pausedKey(this.options.prefix, queue));
   }
 
   async stats(queue: string): Promise<QueueStats> {

@@ -12,7 +12,8 @@ export type ScriptName =
   | 'retry-dead'
   | 'purge-dead'
   | 'write-results'
-  | 'group-report';
+  | 'group-report'
+  | 'remove-waiting';
 
 interface Script {
   readonly source: string;

@@ -12,6 +12,7 @@ import type {
   EnqueueEntry,
   EnqueueOutcome,
   LeasedMessage,
+  ListableState,
   QueueStats,
   ReserveRequest,
   ReserveResult,
@@ -29,6 +30,7 @@ import {
 } from '../checks.ts';
 import { type LastSeen, observe } from '../lease-grace.ts';
 import { type SqliteConnection, workEvent } from './connection.ts';
+import { SqliteOperations } from './operations.ts';
 import { DEAD, DELAYED, LEASED, WAITING } from './schema.ts';
 
 /** Expired dedupe keys are deleted at most this often (a live key check ignores them anyway). */
@@ -365,6 +367,25 @@ export class SqliteBroker implements Broker {
       }
       return count;
     });
+  }
+
+  // Optional operations (operations.ts).
+  private operationsCache: SqliteOperations | undefined;
+  private get operations(): SqliteOperations {
+    this.operationsCache ??= new SqliteOperations(() => this.conn, this.ns);
+    return this.operationsCache;
+  }
+  listMessages(queue: string, state: ListableState, offset: number, limit: number) {
+    return this.operations.listMessages(queue, state, offset, limit);
+  }
+  removeWaiting(queue: string, bodies: readonly string[]): Promise<string[]> {
+    return this.operations.removeWaiting(queue, bodies);
+  }
+  setPaused(queue: string, paused: boolean): Promise<void> {
+    return this.operations.setPaused(queue, paused);
+  }
+  isPaused(queue: string): Promise<boolean> {
+    return this.operations.isPaused(queue);
   }
 
   async stats(queue: string): Promise<QueueStats> {

@@ -9,6 +9,10 @@ export interface TaskEventBase {
   /** 1 for the first attempt. */
   readonly attempt: number;
   readonly message: TaskMessage;
+  /** When this attempt started (epoch ms); absent on 'released'. */
+  readonly startedAt?: number;
+  /** Delivery number of this attempt's lease (1 = first); absent on 'released'. */
+  readonly delivery?: number;
 }
 
 export interface WorkerEvents {
@@ -16,6 +20,8 @@ export interface WorkerEvents {
   retrying: TaskEventBase & { readonly error: TaskErrorInfo; readonly delayMs: number };
   /** Failed for good (no retries left, or DoNotRetry); the message is in the dead letters. */
   failed: TaskEventBase & { readonly error: TaskErrorInfo; readonly body: string };
+  /** Cancelled by errand.cancel while it ran: its signal aborted; the message is gone, the record says CANCELLED. */
+  cancelled: TaskEventBase;
   /**
    * Shutdown aborted this task past its deadline. `handedBack`: the broker took the lease back and
    * the task is waiting again; false: the broker did not answer in time, the lease expires and

@@ -2,6 +2,7 @@
  * Runs one leased message, top to bottom:
  *   decode → resolveTask → recordStarted → perform (with timeout) → decide → recordOutcome → settle → emit
  */
+import { traceOutcome, traceStart } from '../../ops/tracing.ts';
 import { runFollowUps } from '../../workflow/follow-ups.ts';
 import { DEFAULT_BACKOFF, retryDelay } from '../backoff.ts';
 import { runInContext, type TaskContext } from '../context.ts';
@@ -10,6 +11,7 @@ import {
   GroupsUnsupportedError,
   LeaseLostError,
   RetryLater,
+  TaskCancelledError,
   TaskTimeoutError,
   toErrorInfo,
 } from '../errors.ts';
@@ -63,10 +65,13 @@ export class Executor {
 
     const startedAt = Date.now();
     this.record(message, queue, 'STARTED', startedAt);
+    traceStart(message, queue);
     const attempt = await this.perform(definition, message, execution);
     // Handed back at shutdown, or another worker has it now: this run's outcome is not the task's.
     if (execution.released || execution.cancellation.reason instanceof LeaseLostError) return;
     execution.concluding = true;
+    if (execution.cancellation.reason instanceof TaskCancelledError)
+      return this.cancelled(execution, message, startedAt);
     const decision = this.decide(definition, message, attempt);
     await this.conclude(execution, message, decision, startedAt);
   }
@@ -152,7 +157,7 @@ export class Executor {
           this.events.listenerCount('completed') > 0
         ) {
           this.emit('completed', {
-            ...eventBase(message, queue),
+            ...eventBase(message, queue, startedAt, leased.delivery),
             result: decision.value,
             durationMs: decision.durationMs,
           });
@@ -172,7 +177,7 @@ export class Executor {
           )
         ) {
           this.emit('retrying', {
-            ...eventBase(message, queue),
+            ...eventBase(message, queue, startedAt, leased.delivery),
             error: decision.error,
             delayMs: decision.delayMs,
           });
@@ -192,7 +197,11 @@ export class Executor {
             execution,
           )
         ) {
-          this.emit('failed', { ...eventBase(message, queue), error: decision.error, body });
+          this.emit('failed', {
+            ...eventBase(message, queue, startedAt, leased.delivery),
+            error: decision.error,
+            body,
+          });
         }
         return;
       }
@@ -225,6 +234,17 @@ export class Executor {
         execution,
       );
       return false;
+    }
+  }
+
+  /** Cancelled (errand.cancel) while it ran: done, not retried; the record says CANCELLED again in case STARTED overtook it. */
+  private async cancelled(execution: Execution, message: TaskMessage, startedAt: number): Promise<void> {
+    const { queue, leased } = execution;
+    const error = toErrorInfo(execution.cancellation.reason);
+    this.record(message, queue, 'CANCELLED', startedAt, undefined, error);
+    const redelivered = leased.delivery > 1 ? leased.body : undefined;
+    if (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered, execution)) {
+      this.emit('cancelled', eventBase(message, queue, startedAt, leased.delivery));
     }
   }
 
@@ -274,6 +294,7 @@ export class Executor {
   }
 
   private emit<E extends WorkerEventName>(event: E, payload: WorkerEvents[E]): void {
+    traceOutcome(event, payload as object);
     if (this.events.listenerCount(event) === 0) return;
     this.events.emit(event, payload, (err) =>
       this.runtime.options.logger.error(`a listener of "${event}" threw: ${String(err)}`),
@@ -304,8 +325,16 @@ class ExecutionContext implements TaskContext {
   }
 }
 
-function eventBase(message: TaskMessage, queue: string) {
-  return { id: message.id, task: message.task, queue, attempt: message.attempt + 1, message };
+function eventBase(message: TaskMessage, queue: string, startedAt: number, delivery: number) {
+  return {
+    id: message.id,
+    task: message.task,
+    queue,
+    attempt: message.attempt + 1,
+    message,
+    startedAt,
+    delivery,
+  };
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>

@@ -5,6 +5,7 @@
  */
 import { reconnectDelay, sleep } from '../clock.ts';
 import type { Broker, DeadLetter, LeasedMessage } from '../port.ts';
+import { PAUSE_CHECK_MS } from './pause-watch.ts';
 import type { Slots } from './slots.ts';
 
 export interface FetchLoopOptions {
@@ -23,6 +24,8 @@ export interface FetchLoopOptions {
   /** Told whether the queue looked empty at the last reserve (so settles do not refill it). */
   readonly onEmpty: (queue: string, empty: boolean) => void;
   readonly onError: (err: Error) => void;
+  /** Paused by an operator (errand.pause): take nothing, look again after a while. */
+  readonly isPaused?: (queue: string) => boolean;
 }
 
 export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSignal): Promise<void> {
@@ -31,6 +34,10 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
   while (!signal.aborted) {
     // Slots are taken before the call, so no other loop (or settle refill) counts them free;
     // each leased message keeps its slot (dispatch), the rest are given back.
+    if (options.isPaused?.(queue)) {
+      await sleep(PAUSE_CHECK_MS, signal);
+      continue;
+    }
     const max = slots.takeUpTo(options.batchSize);
     if (max === 0) {
       await slots.whenFree(signal);

@@ -9,11 +9,13 @@ import { ErrandConfigError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { DeadLetter, LeasedMessage } from '../port.ts';
 import type { Runtime } from '../runtime.ts';
+import { watchCancels } from './cancel-watch.ts';
 import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { runHeartbeat } from './heartbeat.ts';
+import { runPauseWatch } from './pause-watch.ts';
 import { Settler } from './settler.ts';
 import { drain, HAND_BACK_MS, handBack, nameTasks, onSignals, type Released, reraise } from './shutdown.ts';
 import { Slots } from './slots.ts';
@@ -45,6 +47,9 @@ export class Worker {
   /** Ends lease renewal: after the drain, not before (running tasks keep their leases while they drain). */
   private readonly heartbeatAbort = new AbortController();
   private heartbeat: Promise<void> = Promise.resolve();
+  private pauseWatch: Promise<void> = Promise.resolve();
+  /** Resolves to the function that stops listening for cancels, once listening has started. */
+  private cancelWatch: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
   private readonly hurry = new AbortController();
   private loops: Promise<void>[] = [];
   private settler: Settler | undefined;
@@ -104,6 +109,8 @@ export class Worker {
     };
     // Queues whose last reserve came back short: a settle does not try to refill them.
     const empty = new Set<string>();
+    // Queues paused by an operator (errand.pause): nothing is taken from them, refills included.
+    const paused = new Set<string>();
     const settler = new Settler(
       broker,
       backend,
@@ -111,7 +118,8 @@ export class Worker {
       errandOptions.logger,
       this.options.results ?? true,
       {
-        wanted: (queue, freed) => (this.state === 'running' && !empty.has(queue) ? freed : 0),
+        wanted: (queue, freed) =>
+          this.state === 'running' && !empty.has(queue) && !paused.has(queue) ? freed : 0,
         dispatch: (queue, leased) => dispatch(queue, leased),
         giveBack: (n) => slots.give(n),
         reportDead,
@@ -172,11 +180,22 @@ export class Worker {
           dispatch,
           reportDead,
           onEmpty: (q, isEmpty) => (isEmpty ? empty.add(q) : empty.delete(q)),
+          isPaused: (q) => paused.has(q),
           onError,
         },
         signal,
       ),
     );
+    // Not awaited: with the backend out of reach the subscription waits, and the worker must run anyway.
+    this.cancelWatch = watchCancels(backend, this.running, onError).catch((err: unknown) => {
+      onError(
+        new Error(
+          `worker: cannot listen for cancels (a cancelled running task runs to its end): ${String(err)}`,
+        ),
+      );
+      return undefined;
+    });
+    this.pauseWatch = runPauseWatch(broker, this.queues, paused, onError, signal);
     this.heartbeat = runHeartbeat(broker, this.running, this.leaseMs, onError, this.heartbeatAbort.signal);
     if (this.options.handleSignals ?? true) {
       this.removeSignals = onSignals(
@@ -235,7 +254,7 @@ export class Worker {
     }
     this.state = 'draining';
     this.fetchAbort.abort();
-    const loops = Promise.all(this.loops);
+    const loops = Promise.all([...this.loops, this.pauseWatch]);
     const deadline = new Deadline(timeoutMs, this.hurry.signal);
     let left: Execution[];
     try {
@@ -273,6 +292,12 @@ export class Worker {
       }
     }
     this.removeSignals?.();
+    // Stops when (if ever) listening has started; never holds the stop itself.
+    void this.cancelWatch.then((stopWatching) =>
+      stopWatching?.().catch((err: unknown) =>
+        this.reportError(err instanceof Error ? err : new Error(String(err))),
+      ),
+    );
     this.state = 'stopped';
   }
 

@@ -1,0 +1,75 @@
+/** The optional broker operations (listing, removal, pause) on every broker that has them. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { MemoryBroker, MemoryResultBackend } from '../src/brokers/memory/index.ts';
+import { RedisBroker, RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
+import { openSqlite } from '../src/brokers/sqlite/index.ts';
+import { runOperationsContract } from './contract/operations.contract.ts';
+import { deleteByPrefix, REDIS_URL, uniquePrefix } from './helpers.ts';
+
+runOperationsContract({
+  name: 'memory',
+  create: async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    return {
+      broker,
+      backend,
+      close: async () => Promise.all([broker.close(), backend.close()]).then(() => {}),
+    };
+  },
+});
+
+runOperationsContract({
+  name: 'redis',
+  create: async () => {
+    const prefix = uniquePrefix('ops');
+    const opened: RedisConnection[] = [];
+    const open = () => {
+      const connection = new RedisConnection({ url: REDIS_URL }).retain().retain();
+      opened.push(connection);
+      return {
+        broker: new RedisBroker(connection, { prefix }),
+        backend: new RedisResultBackend(connection, prefix),
+      };
+    };
+    const first = open();
+    const peers: Array<ReturnType<typeof open>> = [];
+    return {
+      ...first,
+      peer: async () => {
+        const p = open();
+        peers.push(p);
+        return p;
+      },
+      close: async () => {
+        for (const s of [first, ...peers]) await Promise.all([s.broker.close(), s.backend.close()]);
+        await deleteByPrefix(prefix);
+      },
+    };
+  },
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'errand-ops-contract-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+runOperationsContract({
+  name: 'sqlite',
+  create: async () => {
+    const file = join(dir, `ops-${++files}.db`);
+    const opened = [openSqlite(file, { prefix: 'ops' })];
+    return {
+      ...opened[0]!,
+      peer: async () => {
+        const peer = openSqlite(file, { prefix: 'ops', separateConnection: true });
+        opened.push(peer);
+        return peer;
+      },
+      close: async () => {
+        for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
+      },
+    };
+  },
+});
