@@ -52,6 +52,13 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
   const errand = clientErrand(config);
   try {
     const queue = queueOfTask(errand, task, str(values.queue));
+    const capabilities = await errand.brokerCapabilities();
+    const noBrowsing = capabilities.absent?.deadLetterBrowsing;
+    if (noBrowsing !== undefined && (action !== 'purge' || keys.length > 0)) {
+      throw new CommandFailed(
+        `failed ${action}: this broker cannot browse its dead letters (${noBrowsing}); only "failed purge ${task}" of all of them works here`,
+      );
+    }
     const dead = errand.deadLetters(queue);
     // A queue may hold several task types: keep this type's entries and the unreadable ones.
     const mine = (e: DeadLetterView): boolean => !e.message || e.message.task === task;

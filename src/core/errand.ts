@@ -14,7 +14,8 @@ import {
   type TaskOptions,
   validateSendOptions,
 } from './options.ts';
-import type { QueueStats, TaskRecord } from './port.ts';
+import type { BrokerCapabilities, QueueStats, TaskRecord } from './port.ts';
+import { openBackend } from './registry.ts';
 import { DEFAULT_BROKER_URL, openStores, type Stores } from './resolve.ts';
 import { outcomeOf, ResultWaiter } from './results.ts';
 import type { Runtime } from './runtime.ts';
@@ -61,13 +62,14 @@ export class Errand {
 
   private async openStores(): Promise<Stores> {
     const source = this.brokerSource;
-    const stores =
-      typeof source === 'string'
-        ? await openStores(source, this.options)
-        : { broker: source!, backend: this.backendOverride };
-    if (!stores.backend)
+    const backend = this.backendOverride;
+    if (typeof source === 'string') return openStores(source, this.options, backend);
+    if (backend === undefined)
       throw new ErrandConfigError('backend', 'a Broker instance needs a result backend too');
-    return { broker: stores.broker, backend: this.backendOverride ?? stores.backend };
+    return {
+      broker: source!,
+      backend: typeof backend === 'string' ? await openBackend(backend, this.options) : backend,
+    };
   }
 
   /** Define a task. Its handler's parameter and return types become send()'s and result()'s. */
@@ -188,6 +190,11 @@ export class Errand {
 
   deadLetters(queue: string = DEFAULT_QUEUE): DeadLetters {
     return new DeadLetters(this.runtime, queue);
+  }
+
+  /** What the broker can do beyond the required operations (see BrokerCapabilities). */
+  async brokerCapabilities(): Promise<BrokerCapabilities> {
+    return (await this.stores()).broker.capabilities;
   }
 
   async stats(queue: string = DEFAULT_QUEUE): Promise<QueueStats> {

@@ -97,6 +97,18 @@ export class ErrandConfigError extends Error {
   }
 }
 
+/** A broker was asked for an optional capability it declares absent (see BrokerCapabilities). */
+export class CapabilityUnsupportedError extends Error {
+  override readonly name = 'CapabilityUnsupportedError';
+  constructor(
+    readonly broker: string,
+    readonly capability: string,
+    readonly reason: string,
+  ) {
+    super(`the ${broker} broker has no ${capability}: ${reason}`);
+  }
+}
+
 export function toErrorInfo(err: unknown): TaskErrorInfo {
   if (err instanceof DoNotRetry && err.cause !== undefined) return toErrorInfo(err.cause);
   if (err instanceof Error) {

@@ -120,15 +120,41 @@ export interface QueueStats {
   readonly dead: number;
 }
 
-/** What a broker can do beyond the contract, checked at run time. */
+/**
+ * Operations a broker may lack because its engine cannot do them (RabbitMQ and SQS are queues,
+ * not stores one can query). A broker declares each one it lacks, with the reason, in
+ * `capabilities.absent`; the core, the CLI and the conformance suite read the declaration.
+ * - `deadLetterBrowsing`: `listDead`, `retryDead` by key and `purgeDead` by key.
+ * - `exactStats`: `stats()` counts are exact (otherwise approximate, as the engine reports them).
+ * - `delayedCounts`: `stats()` counts delayed and leased messages (otherwise they read 0).
+ * - `dedupe`: `enqueue` honours `dedupeKey` (otherwise every entry is queued).
+ */
+export const OPTIONAL_CAPABILITIES = ['deadLetterBrowsing', 'exactStats', 'delayedCounts', 'dedupe'] as const;
+export type OptionalCapability = (typeof OPTIONAL_CAPABILITIES)[number];
+
+/** What a broker can do beyond the required operations, checked at run time. */
 export interface BrokerCapabilities {
   /** Several processes can share the queue store. */
   readonly shared: boolean;
   /** Messages survive a restart of the process that holds the broker. */
   readonly durable: boolean;
+  /** Optional capabilities this broker lacks, each with the reason; absent means it has them all. */
+  readonly absent?: Readonly<Partial<Record<OptionalCapability, string>>>;
 }
 
-export interface Broker {
+/** Why `broker` lacks `capability`, or undefined when it has it. */
+export function capabilityAbsence(
+  broker: Pick<Broker, 'capabilities'>,
+  capability: OptionalCapability,
+): string | undefined {
+  return broker.capabilities.absent?.[capability];
+}
+
+/**
+ * What every broker must do: enqueue, reserve a lease, settle, extend, wait for work, close.
+ * The conformance suite checks all of it on every broker.
+ */
+export interface RequiredBrokerOperations {
   readonly name: string;
   readonly capabilities: BrokerCapabilities;
 
@@ -169,6 +195,15 @@ export interface Broker {
    */
   waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void>;
 
+  close(): Promise<void>;
+}
+
+/**
+ * Operations behind optional capabilities. A broker lacking one (see `capabilities.absent`) still
+ * has the method, and it rejects with `CapabilityUnsupportedError`; `stats()` always answers,
+ * with approximate or zero counts where `exactStats` or `delayedCounts` is absent.
+ */
+export interface OptionalBrokerOperations {
   /** Dead letters, newest first. */
   listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]>;
   /** Move dead letters back to the queue. `bodies` optionally replaces each body (same order). Returns how many moved. */
@@ -177,8 +212,9 @@ export interface Broker {
   purgeDead(queue: string, keys?: readonly string[]): Promise<number>;
 
   stats(queue: string): Promise<QueueStats>;
-  close(): Promise<void>;
 }
+
+export interface Broker extends RequiredBrokerOperations, OptionalBrokerOperations {}
 
 // ---------------------------------------------------------------------------
 // Result backend port

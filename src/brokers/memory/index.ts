@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { sleep } from '../../core/clock.ts';
+import { registerBackend, registerBroker } from '../../core/registry.ts';
 import type {
   Broker,
   DeadLetter,
@@ -350,3 +351,6 @@ export class MemoryResultBackend implements ResultBackend {
     this.finals.removeAllListeners();
   }
 }
+
+registerBroker(['memory'], () => ({ broker: new MemoryBroker(), backend: new MemoryResultBackend() }));
+registerBackend(['memory'], () => new MemoryResultBackend());
