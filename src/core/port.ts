@@ -126,10 +126,23 @@ export interface QueueStats {
  * `capabilities.absent`; the core, the CLI and the conformance suite read the declaration.
  * - `deadLetterBrowsing`: `listDead`, `retryDead` by key and `purgeDead` by key.
  * - `exactStats`: `stats()` counts are exact (otherwise approximate, as the engine reports them).
- * - `delayedCounts`: `stats()` counts delayed and leased messages (otherwise they read 0).
+ * - `delayedCounts`: `stats()` counts delayed and leased messages (otherwise they read 0), and
+ *   `reserve` reports `nextDueAt` (otherwise the server delivers delayed messages when due).
  * - `dedupe`: `enqueue` honours `dedupeKey` (otherwise every entry is queued).
+ * - `timedLeases`: a lease expires at its deadline and `extend` pushes it (otherwise a lease lasts
+ *   as long as the holder's connection, and comes back when that drops).
+ * - `injectedClock`: due times are compared with the caller's `now` (otherwise with the server's clock).
+ * - `uncountedRelease`: a released message is not counted as a delivery.
  */
-export const OPTIONAL_CAPABILITIES = ['deadLetterBrowsing', 'exactStats', 'delayedCounts', 'dedupe'] as const;
+export const OPTIONAL_CAPABILITIES = [
+  'deadLetterBrowsing',
+  'exactStats',
+  'delayedCounts',
+  'dedupe',
+  'timedLeases',
+  'injectedClock',
+  'uncountedRelease',
+] as const;
 export type OptionalCapability = (typeof OPTIONAL_CAPABILITIES)[number];
 
 /** What a broker can do beyond the required operations, checked at run time. */

@@ -17,7 +17,10 @@ export interface OpenedBroker {
 }
 
 export type BrokerFactory = (url: string, options: ResolvedOptions) => OpenedBroker | Promise<OpenedBroker>;
-export type BackendFactory = (url: string, options: ResolvedOptions) => ResultBackend | Promise<ResultBackend>;
+export type BackendFactory = (
+  url: string,
+  options: ResolvedOptions,
+) => ResultBackend | Promise<ResultBackend>;
 
 /** The built-in modules, by scheme (without the colon); loading one registers its schemes. */
 const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {

@@ -29,7 +29,7 @@ import type {
   SettleBatch,
   SettleResult,
 } from '../../core/port.ts';
-import { checkEntries, checkReserve } from '../checks.ts';
+import { checkEntries, checkLease, checkReserve } from '../checks.ts';
 import { type AmqpConnection, type Link } from './connection.ts';
 
 /** Longest x-message-ttl RabbitMQ keeps; longer delays are re-delayed when they come back. */
@@ -56,6 +56,8 @@ export interface AmqpBrokerOptions {
   readonly prefix: string;
   /** Deliveries before RabbitMQ dead-letters a message (x-delivery-limit + 1), fixed when the queue is declared. */
   readonly maxDeliveries: number;
+  /** Unacknowledged deliveries the consumer may hold; default the `max` of the first reserve (the worker's slots). */
+  readonly prefetch?: number;
 }
 
 export class AmqpBroker implements Broker {
@@ -67,8 +69,14 @@ export class AmqpBroker implements Broker {
       deadLetterBrowsing:
         'dead letters are messages in the queue <prefix>.<queue>.dead; RabbitMQ cannot list or take them by key (use the management UI or a consumer); purging all of them works',
       exactStats: 'RabbitMQ reports the ready messages of a queue as it counts them',
-      delayedCounts: 'delayed messages sit in per-delay queues and leases are unacknowledged deliveries, which RabbitMQ does not count per queue here',
+      delayedCounts:
+        'delayed messages sit in per-delay queues and leases are unacknowledged deliveries, which RabbitMQ does not count per queue here',
       dedupe: 'RabbitMQ has no store to remember idempotency keys in; every message sent is queued',
+      timedLeases:
+        'a lease is an unacknowledged delivery: it lasts until the holder acks it or its connection drops (bounded by the server consumer_timeout), not until a deadline',
+      injectedClock: "delays expire on the RabbitMQ server clock (message TTL), not on the caller's `now`",
+      uncountedRelease:
+        'RabbitMQ 3.x quorum queues count a requeued message as a delivery (x-delivery-count): a release keeps its place but uses one of maxDeliveries',
     },
   };
 
@@ -90,7 +98,10 @@ export class AmqpBroker implements Broker {
     const link = await this.connection.current();
     if (this.declared.get(queue) === link.generation) return link;
     try {
-      await link.channel.assertQueue(this.deadName(queue), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await link.channel.assertQueue(this.deadName(queue), {
+        durable: true,
+        arguments: { 'x-queue-type': 'quorum' },
+      });
       await link.channel.assertQueue(this.queueName(queue), {
         durable: true,
         arguments: {
@@ -114,7 +125,13 @@ export class AmqpBroker implements Broker {
   }
 
   /** Publishes (confirmed) to the queue now, or through its delay queue when due later. */
-  private async publish(link: Link, queue: string, body: string, dueAt: number | undefined, headers: Record<string, unknown> = {}) {
+  private async publish(
+    link: Link,
+    queue: string,
+    body: string,
+    dueAt: number | undefined,
+    headers: Record<string, unknown> = {},
+  ) {
     const delay = dueAt === undefined ? 0 : Math.ceil(dueAt - Date.now());
     const options: Options.Publish = { persistent: true, contentType: 'application/json', headers };
     if (delay <= 0) {
@@ -133,7 +150,10 @@ export class AmqpBroker implements Broker {
         'x-dead-letter-routing-key': this.queueName(queue),
       },
     });
-    link.channel.sendToQueue(delayQueue, Buffer.from(body), { ...options, headers: { ...headers, [DUE_HEADER]: dueAt } });
+    link.channel.sendToQueue(delayQueue, Buffer.from(body), {
+      ...options,
+      headers: { ...headers, [DUE_HEADER]: dueAt },
+    });
   }
 
   async enqueue(queue: string, entries: readonly EnqueueEntry[]): Promise<EnqueueOutcome[]> {
@@ -144,7 +164,10 @@ export class AmqpBroker implements Broker {
       await link.channel.waitForConfirms();
     } catch (err) {
       this.connection.discard(link);
-      throw this.connection.unavailable(`publish to ${this.queueName(queue)} not confirmed: ${(err as Error).message}`, err);
+      throw this.connection.unavailable(
+        `publish to ${this.queueName(queue)} not confirmed: ${(err as Error).message}`,
+        err,
+      );
     }
     return entries.map(() => 'queued');
   }
@@ -176,10 +199,13 @@ export class AmqpBroker implements Broker {
 
   async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
     checkReserve(request);
-    const consumer = await this.consumer(queue, request.max);
+    const consumer = await this.consumer(queue, this.options.prefetch ?? request.max);
     const messages: LeasedMessage[] = [];
-    while (messages.length < request.max && consumer.buffer.length > 0) {
-      const message = consumer.buffer.shift()!;
+    while (messages.length < request.max) {
+      // Deliveries already pushed to the consumer first; then ask (basic.get) for the rest, so a
+      // reserve sees every ready message at once, not only those the consumer was sent so far.
+      const message = consumer.buffer.shift() ?? (await this.get(consumer, queue));
+      if (message === undefined) break;
       const dueAt = Number(message.properties.headers?.[DUE_HEADER]);
       if (dueAt > Date.now() + 1) {
         // Came back early from a delay longer than one TTL can hold: delay it again.
@@ -194,6 +220,19 @@ export class AmqpBroker implements Broker {
       messages.push({ body: message.content.toString(), token, delivery: returned + 1 });
     }
     return { messages, nextDueAt: undefined };
+  }
+
+  private async get(consumer: Consumer, queue: string): Promise<ConsumeMessage | undefined> {
+    try {
+      const got = await consumer.channel.get(this.queueName(queue), { noAck: false });
+      return got === false ? undefined : (got as unknown as ConsumeMessage);
+    } catch (err) {
+      this.connection.discard(consumer.link);
+      throw this.connection.unavailable(
+        `cannot read ${this.queueName(queue)}: ${(err as Error).message}`,
+        err,
+      );
+    }
   }
 
   async settle(queue: string, batch: SettleBatch): Promise<SettleResult> {
@@ -216,7 +255,13 @@ export class AmqpBroker implements Broker {
         const held = take(retry.token);
         if (!held) continue;
         if (Number.isFinite(retry.dueAt)) await this.publish(link, queue, retry.body, retry.dueAt);
-        else await this.publishDead(link, queue, retry.body, `retry not scheduled: due time ${retry.dueAt} is not a finite number`);
+        else
+          await this.publishDead(
+            link,
+            queue,
+            retry.body,
+            `retry not scheduled: due time ${retry.dueAt} is not a finite number`,
+          );
         republished.push(held);
       }
       for (const dead of batch.deadLetters ?? []) {
@@ -229,7 +274,10 @@ export class AmqpBroker implements Broker {
     } catch (err) {
       // Not confirmed: the originals stay unacknowledged and come back when the connection goes.
       this.connection.discard(link);
-      throw this.connection.unavailable(`settle of ${this.queueName(queue)} not confirmed: ${(err as Error).message}`, err);
+      throw this.connection.unavailable(
+        `settle of ${this.queueName(queue)} not confirmed: ${(err as Error).message}`,
+        err,
+      );
     }
     for (const { consumer, message } of [...acks, ...republished]) consumer.channel.ack(message);
     for (const token of batch.releases ?? []) {
@@ -246,18 +294,22 @@ export class AmqpBroker implements Broker {
     });
   }
 
-  async extend(_queue: string, tokens: readonly string[]): Promise<string[]> {
+  async extend(_queue: string, tokens: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+    checkLease('extend', leaseMs, now);
     return tokens.filter((token) => !this.held.has(token));
   }
 
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
     const ms = Number.isFinite(until) ? until - Date.now() : WAIT_CAP_MS;
-    const consumer = this.consumers.get(queue);
-    if (consumer === undefined || consumer.buffer.length > 0 || ms <= 0) {
-      // No consumer yet (the next reserve starts it) or work waiting: do not block for long.
-      if (consumer === undefined) await sleep(Math.min(ms, 100), signal);
+    if (ms <= 0 || signal.aborted) return;
+    let consumer: Consumer;
+    try {
+      consumer = await this.consumer(queue, this.options.prefetch ?? 1);
+    } catch {
+      await sleep(Math.min(ms, WAIT_CAP_MS), signal); // a failed wait still lasts, so loops never spin
       return;
     }
+    if (consumer.buffer.length > 0) return;
     const stop = new AbortController();
     const wake = (): void => stop.abort();
     const onAbort = (): void => stop.abort();
@@ -286,7 +338,11 @@ export class AmqpBroker implements Broker {
   }
 
   private absent(capability: 'deadLetterBrowsing'): CapabilityUnsupportedError {
-    return new CapabilityUnsupportedError(this.name, 'dead-letter browsing', this.capabilities.absent![capability]!);
+    return new CapabilityUnsupportedError(
+      this.name,
+      'dead-letter browsing',
+      this.capabilities.absent![capability]!,
+    );
   }
 
   async stats(queue: string): Promise<QueueStats> {

@@ -57,8 +57,10 @@ export class AmqpConnection {
   private async open(): Promise<Link> {
     let connection: amqp.ChannelModel;
     try {
-      connection = await withTimeout(amqp.connect(this.url, { timeout: CONNECT_TIMEOUT_MS }), CONNECT_TIMEOUT_MS, () =>
-        this.unavailable(`no connection within ${CONNECT_TIMEOUT_MS} ms`),
+      connection = await withTimeout(
+        amqp.connect(this.url, { timeout: CONNECT_TIMEOUT_MS }),
+        CONNECT_TIMEOUT_MS,
+        () => this.unavailable(`no connection within ${CONNECT_TIMEOUT_MS} ms`),
       );
     } catch (err) {
       if (err instanceof BrokerUnavailableError) throw err;
