@@ -39,12 +39,21 @@ const DELAY_QUEUE_KEEP_MS = 60_000;
 /** A wait without a usable `until` lasts this long. */
 const WAIT_CAP_MS = 5000;
 const DUE_HEADER = 'x-errand-due-at';
+/** A consumer nobody reserved or waited on for this long stops, handing back what it buffered. */
+const IDLE_STOP_MS = 1000;
 
+/** One queue's consuming channel; it holds the leases, and a consumer on it while someone reserves or waits. */
 interface Consumer {
   readonly link: Link;
   readonly channel: Channel;
   readonly buffer: ConsumeMessage[];
   readonly wake: Set<() => void>;
+  /** The active consumer's tag; undefined while stopped (nobody reserving or waiting). */
+  tag: string | undefined;
+  /** Reserves and waits in progress, and when the last one ended. */
+  busy: number;
+  lastUse: number;
+  readonly idleCheck: NodeJS.Timeout;
 }
 
 interface Held {
@@ -58,6 +67,8 @@ export interface AmqpBrokerOptions {
   readonly maxDeliveries: number;
   /** Unacknowledged deliveries the consumer may hold; default the `max` of the first reserve (the worker's slots). */
   readonly prefetch?: number;
+  /** Errors nobody awaits (an idle consumer failing to stop). */
+  readonly onError?: (err: Error) => void;
 }
 
 export class AmqpBroker implements Broker {
@@ -89,6 +100,10 @@ export class AmqpBroker implements Broker {
     private readonly connection: AmqpConnection,
     private readonly options: AmqpBrokerOptions,
   ) {}
+
+  private onError(err: unknown): void {
+    this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+  }
 
   private queueName = (queue: string): string => `${this.options.prefix}.${queue}`;
   private deadName = (queue: string): string => `${this.options.prefix}.${queue}.dead`;
@@ -172,40 +187,99 @@ export class AmqpBroker implements Broker {
     return entries.map(() => 'queued');
   }
 
+  /** The queue's consuming channel, with a consumer running (started again after an idle stop). */
   private async consumer(queue: string, prefetch: number): Promise<Consumer> {
-    const existing = this.consumers.get(queue);
-    if (existing) return existing;
-    const link = await this.linkFor(queue);
-    const channel = await link.connection.createChannel();
-    const consumer: Consumer = { link, channel, buffer: [], wake: new Set() };
-    const forget = (): void => {
-      if (this.consumers.get(queue) === consumer) this.consumers.delete(queue);
-      consumer.buffer.length = 0;
-      for (const [token, held] of this.held) if (held.consumer === consumer) this.held.delete(token);
-      for (const wake of consumer.wake) wake();
-    };
-    channel.on('close', forget);
-    channel.on('error', forget);
-    void link.lost.then(forget);
-    await channel.prefetch(prefetch);
-    await channel.consume(this.queueName(queue), (message) => {
-      if (message === null) return forget(); // the server cancelled the consumer (queue deleted)
-      consumer.buffer.push(message);
-      for (const wake of consumer.wake) wake();
-    });
-    this.consumers.set(queue, consumer);
+    let consumer = this.consumers.get(queue);
+    if (consumer === undefined) {
+      const link = await this.linkFor(queue);
+      const channel = await link.connection.createChannel();
+      const idleCheck = setInterval(() => {
+        const c = this.consumers.get(queue);
+        if (c && c.busy === 0 && c.tag !== undefined && Date.now() - c.lastUse > IDLE_STOP_MS) {
+          this.stopConsuming(c).catch((err: unknown) => this.onError(err));
+        }
+      }, IDLE_STOP_MS / 2).unref();
+      const created: Consumer = {
+        link,
+        channel,
+        buffer: [],
+        wake: new Set(),
+        tag: undefined,
+        busy: 0,
+        lastUse: Date.now(),
+        idleCheck,
+      };
+      const forget = (): void => {
+        clearInterval(created.idleCheck);
+        if (this.consumers.get(queue) === created) this.consumers.delete(queue);
+        created.buffer.length = 0;
+        created.tag = undefined;
+        for (const [token, held] of this.held) if (held.consumer === created) this.held.delete(token);
+        for (const wake of created.wake) wake();
+      };
+      channel.on('close', forget);
+      channel.on('error', forget);
+      void link.lost.then(forget);
+      await channel.prefetch(prefetch);
+      this.consumers.set(queue, created);
+      consumer = created;
+    }
+    consumer.lastUse = Date.now();
+    if (consumer.tag === undefined) {
+      const c = consumer;
+      const { consumerTag } = await c.channel.consume(this.queueName(queue), (message) => {
+        if (message === null) {
+          c.tag = undefined; // the server cancelled the consumer (queue deleted): start again on next use
+          return;
+        }
+        c.buffer.push(message);
+        for (const wake of c.wake) wake();
+      });
+      c.tag = consumerTag;
+    }
     return consumer;
+  }
+
+  /**
+   * Stops the consumer and hands its unreserved deliveries back, so a process that stopped
+   * reserving (its worker stopped) holds nothing it will not run. Its leases stay held.
+   */
+  private async stopConsuming(consumer: Consumer): Promise<void> {
+    const tag = consumer.tag;
+    if (tag === undefined) return;
+    consumer.tag = undefined;
+    await consumer.channel.cancel(tag);
+    for (const message of consumer.buffer.splice(0)) consumer.channel.nack(message, false, true);
   }
 
   async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
     checkReserve(request);
     const consumer = await this.consumer(queue, this.options.prefetch ?? request.max);
+    consumer.busy++;
+    try {
+      return { messages: await this.take(consumer, queue, request.max), nextDueAt: undefined };
+    } finally {
+      consumer.busy--;
+      consumer.lastUse = Date.now();
+    }
+  }
+
+  private async take(consumer: Consumer, queue: string, max: number): Promise<LeasedMessage[]> {
     const messages: LeasedMessage[] = [];
-    while (messages.length < request.max) {
+    while (messages.length < max) {
       // Deliveries already pushed to the consumer first; then ask (basic.get) for the rest, so a
       // reserve sees every ready message at once, not only those the consumer was sent so far.
-      const message = consumer.buffer.shift() ?? (await this.get(consumer, queue));
-      if (message === undefined) break;
+      let message = consumer.buffer.shift();
+      if (message === undefined) {
+        const got = await this.get(consumer, queue);
+        // Deliveries the server sent before answering the get arrived first: they go first.
+        if (consumer.buffer.length > 0) {
+          if (got) consumer.buffer.push(got);
+          continue;
+        }
+        if (got === undefined) break;
+        message = got;
+      }
       const dueAt = Number(message.properties.headers?.[DUE_HEADER]);
       if (dueAt > Date.now() + 1) {
         // Came back early from a delay longer than one TTL can hold: delay it again.
@@ -219,7 +293,7 @@ export class AmqpBroker implements Broker {
       const returned = Number(message.properties.headers?.['x-delivery-count'] ?? 0);
       messages.push({ body: message.content.toString(), token, delivery: returned + 1 });
     }
-    return { messages, nextDueAt: undefined };
+    return messages;
   }
 
   private async get(consumer: Consumer, queue: string): Promise<ConsumeMessage | undefined> {
@@ -280,6 +354,12 @@ export class AmqpBroker implements Broker {
       );
     }
     for (const { consumer, message } of [...acks, ...republished]) consumer.channel.ack(message);
+    if (batch.releases?.length) {
+      // A release is a worker handing back at shutdown: stop consuming first, so the message
+      // goes back to the queue for others instead of into this process's consumer again.
+      const consumer = this.consumers.get(queue);
+      if (consumer) await this.stopConsuming(consumer);
+    }
     for (const token of batch.releases ?? []) {
       const held = take(token);
       held?.consumer.channel.nack(held.message, false, true);
@@ -310,6 +390,7 @@ export class AmqpBroker implements Broker {
       return;
     }
     if (consumer.buffer.length > 0) return;
+    consumer.busy++;
     const stop = new AbortController();
     const wake = (): void => stop.abort();
     const onAbort = (): void => stop.abort();
@@ -320,6 +401,8 @@ export class AmqpBroker implements Broker {
     } finally {
       consumer.wake.delete(wake);
       signal.removeEventListener('abort', onAbort);
+      consumer.busy--;
+      consumer.lastUse = Date.now();
     }
   }
 
@@ -353,7 +436,10 @@ export class AmqpBroker implements Broker {
   }
 
   async close(): Promise<void> {
-    for (const consumer of this.consumers.values()) await consumer.channel.close().catch(() => undefined);
+    for (const consumer of this.consumers.values()) {
+      clearInterval(consumer.idleCheck);
+      await consumer.channel.close().catch(() => undefined);
+    }
     this.consumers.clear();
     this.held.clear();
     await this.connection.close();
