@@ -23,13 +23,31 @@ export type BackendFactory = (
 ) => ResultBackend | Promise<ResultBackend>;
 
 /** The built-in modules, by scheme (without the colon); loading one registers its schemes. */
-const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {
-  redis: () => import('./redis-loader.ts').then((m) => m.importRedisBroker()),
-  rediss: () => import('./redis-loader.ts').then((m) => m.importRedisBroker()),
-  sqlite: () => import('../brokers/sqlite/index.ts'),
-  memory: () => import('../brokers/memory/index.ts'),
-  amqp: () => import('../brokers/amqp/load.ts').then((m) => m.importAmqpBroker()),
-  amqps: () => import('../brokers/amqp/load.ts').then((m) => m.importAmqpBroker()),
+interface BuiltIn {
+  readonly load: () => Promise<unknown>;
+  /** Whether the module opens brokers of this scheme (else results only). */
+  readonly broker: boolean;
+  /** Whether it opens result backends of this scheme. */
+  readonly backend: boolean;
+}
+const redis: BuiltIn = {
+  load: () => import('./redis-loader.ts').then((m) => m.importRedisBroker()),
+  broker: true,
+  backend: true,
+};
+const amqp: BuiltIn = {
+  load: () => import('../brokers/amqp/load.ts').then((m) => m.importAmqpBroker()),
+  broker: true,
+  backend: false,
+};
+const BUILT_IN: Readonly<Record<string, BuiltIn>> = {
+  redis,
+  rediss: redis,
+  sqlite: { load: () => import('../brokers/sqlite/index.ts'), broker: true, backend: true },
+  memory: { load: () => import('../brokers/memory/index.ts'), broker: true, backend: true },
+  amqp,
+  amqps: amqp,
+  memcached: { load: () => import('../brokers/memcached/index.ts'), broker: false, backend: true },
 };
 
 const brokers = new Map<string, BrokerFactory>();
@@ -53,13 +71,14 @@ export function registerBackend(schemes: readonly string[], factory: BackendFact
 
 /** Every scheme a broker URL may have: the built-in ones and those registered. */
 export function knownBrokerSchemes(): string[] {
-  return [...new Set([...Object.keys(BUILT_IN), ...brokers.keys()])].sort();
+  const builtIn = Object.keys(BUILT_IN).filter((s) => BUILT_IN[s]!.broker);
+  return [...new Set([...builtIn, ...brokers.keys()])].sort();
 }
 
 /** Every scheme a backend URL may have (the built-in brokers' modules register their stores). */
 export function knownBackendSchemes(): string[] {
-  const withStore = Object.keys(BUILT_IN).filter((s) => !/^amqps?$/.test(s));
-  return [...new Set([...withStore, ...backends.keys()])].sort();
+  const builtIn = Object.keys(BUILT_IN).filter((s) => BUILT_IN[s]!.backend);
+  return [...new Set([...builtIn, ...backends.keys()])].sort();
 }
 
 /** Whether a broker URL's scheme is one Errand can open (used by config validation). */
@@ -71,8 +90,8 @@ export function isKnownBrokerUrl(url: string): boolean {
 const listed = (schemes: readonly string[]): string => schemes.map((s) => `${s}:`).join(', ');
 
 async function loadScheme(scheme: string | undefined): Promise<void> {
-  const load = scheme === undefined ? undefined : BUILT_IN[scheme];
-  if (load && !brokers.has(scheme!) && !backends.has(scheme!)) await load();
+  const builtIn = scheme === undefined ? undefined : BUILT_IN[scheme];
+  if (builtIn && !brokers.has(scheme!) && !backends.has(scheme!)) await builtIn.load();
 }
 
 export async function openBroker(url: string, options: ResolvedOptions): Promise<OpenedBroker> {

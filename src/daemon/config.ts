@@ -67,7 +67,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (broker && !isKnownBrokerUrl(broker)) {
     reader.problem(
       override ? (env.ERRAND_BROKER ? 'ERRAND_BROKER' : 'REDIS_URL') : 'broker',
-      `must be a URL with a known scheme (${knownBrokerSchemes().map((s) => `${s}:`).join(', ')})`,
+      `must be a URL with a known scheme (${knownBrokerSchemes()
+        .map((s) => `${s}:`)
+        .join(', ')})`,
       broker,
     );
   }
