@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, describe, it } from 'node:test';
 import { openMemcached } from '../src/brokers/memcached/index.ts';
 import { Errand, ErrandConfigError } from '../src/index.ts';
 import { runErrandSuite } from './contract/errand.suite.ts';

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, type TestOptions, it as testIt } from 'node:test';
+import type { OptionalCapability } from '../../src/core/port.ts';
 import {
   DoNotRetry,
   Errand,
@@ -14,7 +15,6 @@ import {
   TaskFailedError,
   taskContext,
 } from '../../src/index.ts';
-import type { OptionalCapability } from '../../src/core/port.ts';
 import { eventually } from '../helpers.ts';
 
 export interface SuiteOptions {

@@ -30,7 +30,7 @@ import type {
   SettleResult,
 } from '../../core/port.ts';
 import { checkEntries, checkLease, checkReserve } from '../checks.ts';
-import { type AmqpConnection, type Link } from './connection.ts';
+import type { AmqpConnection, Link } from './connection.ts';
 
 /** Longest x-message-ttl RabbitMQ keeps; longer delays are re-delayed when they come back. */
 const MAX_TTL_MS = 2 ** 32 - 1;

@@ -5,7 +5,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { sleep } from '../../core/clock.ts';
-import { registerBackend, registerBroker } from '../../core/registry.ts';
 import type {
   Broker,
   DeadLetter,
@@ -21,6 +20,7 @@ import type {
   TaskRecord,
 } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
+import { registerBackend, registerBroker } from '../../core/registry.ts';
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
 import { type LastSeen, observe } from '../lease-grace.ts';
 
