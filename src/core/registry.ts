@@ -47,6 +47,11 @@ const BUILT_IN: Readonly<Record<string, BuiltIn>> = {
   memory: { load: () => import('../brokers/memory/index.ts'), broker: true, backend: true },
   amqp,
   amqps: amqp,
+  sqs: {
+    load: () => import('../brokers/sqs/load.ts').then((m) => m.importSqsBroker()),
+    broker: true,
+    backend: false,
+  },
   memcached: { load: () => import('../brokers/memcached/index.ts'), broker: false, backend: true },
 };
 

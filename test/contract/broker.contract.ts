@@ -35,13 +35,22 @@ export interface ContractOptions {
 
 /** Optional capabilities (see BrokerCapabilities) each test relies on, by title. */
 const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
-  'an expired lease is delivered again, first, with its delivery counted': ['timedLeases'],
-  'a settle or extend with a stale token is reported lost and not applied': ['timedLeases'],
-  'a message delivered maxDeliveries times without finishing is dead-lettered': ['timedLeases'],
-  'extend keeps a lease alive past its first deadline': ['timedLeases'],
-  'an expired lease that no reserve has recovered is still held: extend and settle apply': ['timedLeases'],
-  'a reserve 250 ms after the previous one recovers every expired lease': ['timedLeases'],
-  'after a silence longer than the lease, holders renew before anyone recovers': ['timedLeases'],
+  'an expired lease is delivered again, first, with its delivery counted': ['timedLeases', 'injectedClock'],
+  'a settle or extend with a stale token is reported lost and not applied': ['timedLeases', 'injectedClock'],
+  'a message delivered maxDeliveries times without finishing is dead-lettered': [
+    'timedLeases',
+    'injectedClock',
+  ],
+  'extend keeps a lease alive past its first deadline': ['timedLeases', 'injectedClock'],
+  'an expired lease that no reserve has recovered is still held: extend and settle apply': [
+    'timedLeases',
+    'injectedClock',
+  ],
+  'a reserve 250 ms after the previous one recovers every expired lease': ['timedLeases', 'injectedClock'],
+  'after a silence longer than the lease, holders renew before anyone recovers': [
+    'timedLeases',
+    'injectedClock',
+  ],
   'a retry with a due time that is not finite is dead-lettered with the reason; the rest of its batch applies':
     ['deadLetterBrowsing', 'delayedCounts'],
   'a delayed message waits until due and reports the next due time': ['delayedCounts', 'injectedClock'],

@@ -171,7 +171,7 @@ export class AmqpBroker implements Broker {
     });
   }
 
-  async enqueue(queue: string, entries: readonly EnqueueEntry[]): Promise<EnqueueOutcome[]> {
+  async enqueue(queue: string, entries: readonly EnqueueEntry[], _dedupeTtlMs?: number): Promise<EnqueueOutcome[]> {
     checkEntries(entries);
     const link = await this.linkFor(queue);
     try {
