@@ -133,6 +133,9 @@ export interface QueueStats {
  *   as long as the holder's connection, and comes back when that drops).
  * - `injectedClock`: due times are compared with the caller's `now` (otherwise with the server's clock).
  * - `uncountedRelease`: a released message is not counted as a delivery.
+ * - `immediateRelease`: a released message is waiting again at once (stats show it).
+ * - `msPrecision`: leases and delays are kept to the millisecond, and delayed messages in due order.
+ * - `largeMessages`: a message of any size the caller allows (`maxMessageBytes`) can be stored.
  */
 export const OPTIONAL_CAPABILITIES = [
   'deadLetterBrowsing',
@@ -142,6 +145,9 @@ export const OPTIONAL_CAPABILITIES = [
   'timedLeases',
   'injectedClock',
   'uncountedRelease',
+  'immediateRelease',
+  'msPrecision',
+  'largeMessages',
 ] as const;
 export type OptionalCapability = (typeof OPTIONAL_CAPABILITIES)[number];
 

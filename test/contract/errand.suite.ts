@@ -31,8 +31,11 @@ const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
   'sending the same id twice runs the task once': ['dedupe'],
   'a task whose lease expired maxDeliveries times is reported dead by the worker that finds it': [
     'timedLeases',
+    'msPrecision',
   ],
   'failed tasks can be listed, retried and purged': ['deadLetterBrowsing'],
+  'delayed tasks run no sooner than asked, in due order, with delayMs and eta': ['msPrecision'],
+  'stop() lets running tasks finish, then hands back the unfinished at once': ['immediateRelease'],
 };
 
 /** Whether the broker of `errand` declares `capability` absent. */
@@ -255,12 +258,14 @@ export function runErrandSuite(suite: SuiteOptions): void {
       const dead: string[] = [];
       worker.on('dead', (e) => dead.push(e.reason));
       const { broker } = await errand.runtime.stores();
+      // A broker that cannot store a message over maxMessageBytes (SQS) is not sent one.
+      const large = !(await lacks(errand, 'largeMessages'));
       const bad = [
         'this is not json',
         '{"args":[1,2]}',
         '{"task":"add","args":{"a":1}}',
         '{"task":"nope","args":[]}',
-        `{"task":"add","args":["${'x'.repeat(2 * 1024 * 1024)}"]}`,
+        ...(large ? [`{"task":"add","args":["${'x'.repeat(2 * 1024 * 1024)}"]}`] : []),
         '{"v":2,"task":"add","args":[1,2]}',
       ];
       await broker.enqueue(
@@ -279,7 +284,7 @@ export function runErrandSuite(suite: SuiteOptions): void {
       assert.match(reasons, /no task name/);
       assert.match(reasons, /"args" must be an array/);
       assert.match(reasons, /unknown task "nope" \(this worker runs: add\)/);
-      assert.match(reasons, /over the limit of 1048576 \(maxMessageBytes\)/);
+      if (large) assert.match(reasons, /over the limit of 1048576 \(maxMessageBytes\)/);
       assert.match(reasons, /unsupported message format version 2/);
       await assert.rejects(add.send(1, 'x'.repeat(2 * 1024 * 1024) as unknown as number), /maxMessageBytes/);
     });

@@ -171,7 +171,11 @@ export class AmqpBroker implements Broker {
     });
   }
 
-  async enqueue(queue: string, entries: readonly EnqueueEntry[], _dedupeTtlMs?: number): Promise<EnqueueOutcome[]> {
+  async enqueue(
+    queue: string,
+    entries: readonly EnqueueEntry[],
+    _dedupeTtlMs?: number,
+  ): Promise<EnqueueOutcome[]> {
     checkEntries(entries);
     const link = await this.linkFor(queue);
     try {
@@ -309,7 +313,7 @@ export class AmqpBroker implements Broker {
     }
   }
 
-  async settle(queue: string, batch: SettleBatch): Promise<SettleResult> {
+  async settle(queue: string, batch: SettleBatch, _now?: number): Promise<SettleResult> {
     const lost: string[] = [];
     const take = (token: string): Held | undefined => {
       const held = this.held.get(token);

@@ -46,6 +46,13 @@ const LONG_POLL_S = 20;
 const WAIT_CAP_MS = 5000;
 const DUE_ATTRIBUTE = 'errand-due-at';
 const REASON_ATTRIBUTE = 'errand-reason';
+const ENCODING_ATTRIBUTE = 'errand-encoding';
+/** Characters every SQS accepts in a body (some emulators refuse those beyond U+FFFD, so they go as base64 too). */
+const SQS_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD]*$/;
+/** SQS's limit on one message and on one batch request (AWS since 2025; 256 KiB before). */
+const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Visibility of what a long poll receives before a reserve hands it out (then it gets the lease). */
+const POLLED_VISIBILITY_S = 2;
 
 export interface SqsBrokerOptions {
   readonly prefix: string;
@@ -73,6 +80,12 @@ export class SqsBroker implements Broker {
       dedupe: 'standard SQS queues keep no idempotency keys; every message sent is queued',
       injectedClock: "visibility timeouts and delays run on the SQS server's clock, not the caller's `now`",
       uncountedRelease: 'SQS counts every receive (ApproximateReceiveCount), a handed-back one too',
+      immediateRelease:
+        'a long poll the stopping worker abandoned may still be open at SQS and take a handed-back message for 2 s',
+      msPrecision:
+        'SQS visibility timeouts and DelaySeconds are whole seconds (rounded up), and a standard queue does not keep order',
+      largeMessages:
+        'SQS refuses a message over 1 MiB (256 KiB on accounts before 2025): send() fails with the limit',
     },
   };
 
@@ -147,17 +160,47 @@ export class SqsBroker implements Broker {
 
   private entry(i: number, body: string, dueAt: number | undefined): SendMessageBatchRequestEntry {
     const delayMs = dueAt === undefined ? 0 : dueAt - Date.now();
-    if (delayMs <= 0) return { Id: String(i), MessageBody: body };
+    // SQS accepts only some characters in a body: any other body travels as base64, marked.
+    const plain = SQS_TEXT.test(body);
+    const attributes: NonNullable<SendMessageBatchRequestEntry['MessageAttributes']> = {};
+    if (!plain) attributes[ENCODING_ATTRIBUTE] = { DataType: 'String', StringValue: 'base64' };
+    if (delayMs > 0) attributes[DUE_ATTRIBUTE] = { DataType: 'Number', StringValue: String(dueAt) };
     return {
       Id: String(i),
-      MessageBody: body,
-      DelaySeconds: Math.min(MAX_DELAY_S, Math.ceil(delayMs / 1000)),
-      MessageAttributes: { [DUE_ATTRIBUTE]: { DataType: 'Number', StringValue: String(dueAt) } },
+      MessageBody: plain ? body : Buffer.from(body).toString('base64'),
+      ...(delayMs > 0 && { DelaySeconds: Math.min(MAX_DELAY_S, Math.ceil(delayMs / 1000)) }),
+      ...(Object.keys(attributes).length > 0 && { MessageAttributes: attributes }),
     };
   }
 
+  private static bodyOf(message: Message): string {
+    const body = message.Body ?? '';
+    return message.MessageAttributes?.[ENCODING_ATTRIBUTE]?.StringValue === 'base64'
+      ? Buffer.from(body, 'base64').toString()
+      : body;
+  }
+
   private async sendAll(url: string, entries: SendMessageBatchRequestEntry[]): Promise<void> {
-    for (const chunk of chunks(entries, BATCH)) {
+    // Batches of at most 10 entries and MAX_REQUEST_BYTES; one entry over the limit is refused.
+    const batches: SendMessageBatchRequestEntry[][] = [];
+    let bytes = 0;
+    for (const entry of entries) {
+      const size = Buffer.byteLength(entry.MessageBody ?? '') + 200;
+      if (size > MAX_REQUEST_BYTES) {
+        throw new RangeError(
+          `sqs: a message of ${size - 200} bytes is over SQS's limit of ${MAX_REQUEST_BYTES} bytes per message`,
+        );
+      }
+      const last = batches.at(-1);
+      if (last && last.length < BATCH && bytes + size <= MAX_REQUEST_BYTES) {
+        last.push({ ...entry, Id: String(last.length) });
+        bytes += size;
+      } else {
+        batches.push([{ ...entry, Id: '0' }]);
+        bytes = size;
+      }
+    }
+    for (const chunk of batches) {
       const result = await this.call('send', () =>
         this.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: chunk })),
       );
@@ -171,7 +214,11 @@ export class SqsBroker implements Broker {
     }
   }
 
-  async enqueue(queue: string, entries: readonly EnqueueEntry[], _dedupeTtlMs?: number): Promise<EnqueueOutcome[]> {
+  async enqueue(
+    queue: string,
+    entries: readonly EnqueueEntry[],
+    _dedupeTtlMs?: number,
+  ): Promise<EnqueueOutcome[]> {
     checkEntries(entries);
     const { url } = await this.queueUrls(queue);
     await this.sendAll(
@@ -191,7 +238,7 @@ export class SqsBroker implements Broker {
           VisibilityTimeout: Math.max(1, Math.ceil(leaseMs / 1000)),
           WaitTimeSeconds: waitS,
           MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-          MessageAttributeNames: [DUE_ATTRIBUTE],
+          MessageAttributeNames: [DUE_ATTRIBUTE, ENCODING_ATTRIBUTE],
         }),
         signal ? { abortSignal: signal } : {},
       ),
@@ -205,6 +252,7 @@ export class SqsBroker implements Broker {
     const messages: LeasedMessage[] = [];
     const early: Message[] = [];
     const kept = this.received.get(queue) ?? [];
+    const keptTokens = new Set(kept.map((m) => m.ReceiptHandle!));
     this.received.delete(queue);
     let pending = kept;
     while (messages.length < request.max) {
@@ -216,9 +264,10 @@ export class SqsBroker implements Broker {
         const dueAt = Number(message.MessageAttributes?.[DUE_ATTRIBUTE]?.StringValue);
         if (dueAt > Date.now() + 1000) early.push(message);
         else if (messages.length < request.max) {
-          this.bodies.set(message.ReceiptHandle!, message.Body ?? '');
+          const body = SqsBroker.bodyOf(message);
+          this.bodies.set(message.ReceiptHandle!, body);
           messages.push({
-            body: message.Body ?? '',
+            body,
             token: message.ReceiptHandle!,
             delivery: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
           });
@@ -228,6 +277,16 @@ export class SqsBroker implements Broker {
     }
     if (pending.length > 0) this.received.set(queue, pending);
     if (early.length > 0) await this.delayAgain(queue, early);
+    // What a long poll received has a short visibility: it gets this reserve's lease now.
+    const polled = messages.filter((m) => keptTokens.has(m.token)).map((m) => m.token);
+    if (polled.length > 0) {
+      const { url } = await this.queueUrls(queue);
+      const gone = new Set(
+        await this.changeVisibility(url, polled, Math.max(1, Math.ceil(request.leaseMs / 1000))),
+      );
+      if (gone.size > 0)
+        return { messages: messages.filter((m) => !gone.has(m.token)), nextDueAt: undefined };
+    }
     return { messages, nextDueAt: undefined };
   }
 
@@ -283,7 +342,7 @@ export class SqsBroker implements Broker {
     return refused;
   }
 
-  async settle(queue: string, batch: SettleBatch): Promise<SettleResult> {
+  async settle(queue: string, batch: SettleBatch, _now?: number): Promise<SettleResult> {
     const { url, dead } = await this.queueUrls(queue);
     const retries = batch.retries ?? [];
     const deadLetters = batch.deadLetters ?? [];
@@ -304,11 +363,16 @@ export class SqsBroker implements Broker {
     ];
     await this.sendAll(
       dead,
-      deadEntries.map((d, i) => ({
-        Id: String(i),
-        MessageBody: d.body,
-        MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: d.reason } },
-      })),
+      deadEntries.map((d, i) => {
+        const entry = this.entry(i, d.body, undefined);
+        return {
+          ...entry,
+          MessageAttributes: {
+            ...entry.MessageAttributes,
+            [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: d.reason },
+          },
+        };
+      }),
     );
     const done = [...(batch.acks ?? []), ...retries.map((r) => r.token), ...deadLetters.map((d) => d.token)];
     for (const token of [...done, ...(batch.releases ?? [])]) this.bodies.delete(token);
@@ -327,16 +391,11 @@ export class SqsBroker implements Broker {
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
     const ms = Number.isFinite(until) ? until - Date.now() : WAIT_CAP_MS;
     if (ms <= 0 || signal.aborted || (this.received.get(queue)?.length ?? 0) > 0) return;
-    const request = this.lastRequest;
-    if (request === undefined) {
-      await sleep(Math.min(ms, 100), signal);
-      return;
-    }
     try {
       const got = await this.receive(
         queue,
-        request.max,
-        request.leaseMs,
+        this.lastRequest?.max ?? 1,
+        POLLED_VISIBILITY_S * 1000,
         Math.min(LONG_POLL_S, Math.max(1, Math.floor(ms / 1000))),
         signal,
       );
