@@ -58,7 +58,7 @@ describe('RabbitMQ faults', () => {
       start: async (n) => {
         const file = join(dir, `w${n}.txt`);
         files.push(file);
-        const proc = await startFixture('amqp-worker.ts', [
+        const proc = await startFixture('queue-worker.ts', [
           AMQP_URL,
           REDIS_URL,
           prefix,
@@ -149,7 +149,7 @@ describe('RabbitMQ faults', () => {
     cleanups.push(() => producer.close());
     await producer.send('crash', []);
     for (let i = 0; i < maxDeliveries + 2 && (await producer.stats()).dead === 0; i++) {
-      const proc = await startFixture('amqp-worker.ts', [
+      const proc = await startFixture('queue-worker.ts', [
         AMQP_URL,
         REDIS_URL,
         prefix,
