@@ -130,7 +130,7 @@ describe('memcached result backend', () => {
     const errand = new Errand({ broker: 'memory:', backend: 'memcache://127.0.0.1:11211' });
     await assert.rejects(
       errand.result('x', { timeoutMs: 100 }),
-      /backend: unsupported URL "memcache:\/\/127.0.0.1:11211": known schemes are memcached:, memory:, redis:, rediss:, sqlite:/,
+      /backend: unsupported URL "memcache:\/\/127.0.0.1:11211": known schemes are memcached:, memory:, postgres:, postgresql:, redis:, rediss:, sqlite:/,
     );
     await errand.close();
   });

@@ -40,6 +40,11 @@ const amqp: BuiltIn = {
   broker: true,
   backend: false,
 };
+const postgres: BuiltIn = {
+  load: () => import('../brokers/postgres/load.ts').then((m) => m.importPostgresBackend()),
+  broker: false,
+  backend: true,
+};
 const BUILT_IN: Readonly<Record<string, BuiltIn>> = {
   redis,
   rediss: redis,
@@ -53,6 +58,8 @@ const BUILT_IN: Readonly<Record<string, BuiltIn>> = {
     backend: false,
   },
   memcached: { load: () => import('../brokers/memcached/index.ts'), broker: false, backend: true },
+  postgres: postgres,
+  postgresql: postgres,
 };
 
 const brokers = new Map<string, BrokerFactory>();
