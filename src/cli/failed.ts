@@ -60,6 +60,14 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
       );
     }
     const dead = errand.deadLetters(queue);
+    if (noBrowsing !== undefined) {
+      // Without browsing, dead letters cannot be told apart by task: purge means the whole queue's.
+      const purged = await dead.purge();
+      io.out(
+        `${purged} failed task(s) purged: every dead letter of queue ${queue} (this broker cannot select ${task}'s)\n`,
+      );
+      return 0;
+    }
     // A queue may hold several task types: keep this type's entries and the unreadable ones.
     const mine = (e: DeadLetterView): boolean => !e.message || e.message.task === task;
     const all: DeadLetterView[] = [];

@@ -99,6 +99,12 @@ export function isKnownBrokerUrl(url: string): boolean {
   return scheme !== undefined && knownBrokerSchemes().includes(scheme);
 }
 
+/** Whether a backend URL's scheme is one Errand can open (used by config validation). */
+export function isKnownBackendUrl(url: string): boolean {
+  const scheme = schemeOf(url);
+  return scheme !== undefined && knownBackendSchemes().includes(scheme);
+}
+
 const listed = (schemes: readonly string[]): string => schemes.map((s) => `${s}:`).join(', ');
 
 async function loadScheme(scheme: string | undefined): Promise<void> {

@@ -7,7 +7,12 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
-import { isKnownBrokerUrl, knownBrokerSchemes } from '../core/registry.ts';
+import {
+  isKnownBackendUrl,
+  isKnownBrokerUrl,
+  knownBackendSchemes,
+  knownBrokerSchemes,
+} from '../core/registry.ts';
 import { readErrandConfig } from './config-errand.ts';
 import { readGoophryConfig, readGordonConfig } from './config-gordon.ts';
 import { ConfigError, isPlainObject, type Plain, Reader } from './config-reader.ts';
@@ -71,6 +76,16 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         .map((s) => `${s}:`)
         .join(', ')})`,
       broker,
+    );
+  }
+  const backend = config.backend;
+  if (backend && !isKnownBackendUrl(backend)) {
+    reader.problem(
+      'backend',
+      `must be a URL with a known scheme (${knownBackendSchemes()
+        .map((s) => `${s}:`)
+        .join(', ')})`,
+      backend,
     );
   }
   if (reader.problems.length > 0) throw new ConfigError(abs, reader.problems);

@@ -62,6 +62,7 @@ export function errandFor(config: DaemonConfig, log?: Logger): Errand {
     : undefined;
   return new Errand({
     ...(config.broker ? { broker: config.broker } : {}),
+    ...(config.backend ? { backend: config.backend } : {}),
     prefix: config.prefix,
     queues,
     ...(logger ? { logger } : {}),
