@@ -29,7 +29,7 @@ import type {
   SettleBatch,
   SettleResult,
 } from '../../core/port.ts';
-import { checkEntries, checkLease, checkReserve } from '../checks.ts';
+import { checkEntries, checkedBatch, checkLease, checkReserve } from '../checks.ts';
 import type { AmqpConnection, Link } from './connection.ts';
 
 /** Longest x-message-ttl RabbitMQ keeps; longer delays are re-delayed when they come back. */
@@ -41,6 +41,8 @@ const WAIT_CAP_MS = 5000;
 const DUE_HEADER = 'x-errand-due-at';
 /** A consumer nobody reserved or waited on for this long stops, handing back what it buffered. */
 const IDLE_STOP_MS = 1000;
+/** How long a reserve that found the queue empty waits once for deliveries still in flight. */
+const IN_FLIGHT_GRACE_MS = 20;
 
 /** One queue's consuming channel; it holds the leases, and a consumer on it while someone reserves or waits. */
 interface Consumer {
@@ -57,6 +59,7 @@ interface Consumer {
 }
 
 interface Held {
+  readonly token: string;
   readonly consumer: Consumer;
   readonly message: ConsumeMessage;
 }
@@ -93,6 +96,7 @@ export class AmqpBroker implements Broker {
 
   private readonly declared = new Map<string, number>();
   private readonly consumers = new Map<string, Consumer>();
+  private readonly opening = new Map<string, Promise<Consumer>>();
   private readonly held = new Map<string, Held>();
   private tokens = 0;
 
@@ -193,6 +197,16 @@ export class AmqpBroker implements Broker {
 
   /** The queue's consuming channel, with a consumer running (started again after an idle stop). */
   private async consumer(queue: string, prefetch: number): Promise<Consumer> {
+    // One consumer per queue, however many reserves and waits ask for it at once.
+    let opening = this.opening.get(queue);
+    if (opening === undefined) {
+      opening = this.openConsumer(queue, prefetch).finally(() => this.opening.delete(queue));
+      this.opening.set(queue, opening);
+    }
+    return opening;
+  }
+
+  private async openConsumer(queue: string, prefetch: number): Promise<Consumer> {
     let consumer = this.consumers.get(queue);
     if (consumer === undefined) {
       const link = await this.linkFor(queue);
@@ -270,6 +284,7 @@ export class AmqpBroker implements Broker {
 
   private async take(consumer: Consumer, queue: string, max: number): Promise<LeasedMessage[]> {
     const messages: LeasedMessage[] = [];
+    let settled = false;
     while (messages.length < max) {
       // Deliveries already pushed to the consumer first; then ask (basic.get) for the rest, so a
       // reserve sees every ready message at once, not only those the consumer was sent so far.
@@ -281,7 +296,15 @@ export class AmqpBroker implements Broker {
           if (got) consumer.buffer.push(got);
           continue;
         }
-        if (got === undefined) break;
+        if (got === undefined) {
+          // The queue is empty, but a delivery to our consumer may still be on its way from the
+          // queue to the channel (RabbitMQ does not order it with the get's answer): wait a
+          // moment for it once, so a reserve on a drained queue does not leave it buffered.
+          if (consumer.tag === undefined || settled) break;
+          settled = true;
+          await sleep(IN_FLIGHT_GRACE_MS);
+          continue;
+        }
         message = got;
       }
       const dueAt = Number(message.properties.headers?.[DUE_HEADER]);
@@ -293,7 +316,7 @@ export class AmqpBroker implements Broker {
         continue;
       }
       const token = `${consumer.link.generation}.${++this.tokens}`;
-      this.held.set(token, { consumer, message });
+      this.held.set(token, { token, consumer, message });
       const returned = Number(message.properties.headers?.['x-delivery-count'] ?? 0);
       messages.push({ body: message.content.toString(), token, delivery: returned + 1 });
     }
@@ -313,7 +336,9 @@ export class AmqpBroker implements Broker {
     }
   }
 
-  async settle(queue: string, batch: SettleBatch, _now?: number): Promise<SettleResult> {
+  async settle(queue: string, given: SettleBatch, now: number = Date.now()): Promise<SettleResult> {
+    // Retries that cannot be scheduled become dead letters saying why (shared with every broker).
+    const batch = checkedBatch(given, now);
     const lost: string[] = [];
     const take = (token: string): Held | undefined => {
       const held = this.held.get(token);
@@ -338,7 +363,7 @@ export class AmqpBroker implements Broker {
             link,
             queue,
             retry.body,
-            `retry not scheduled: due time ${retry.dueAt} is not a finite number`,
+            `retry could not be scheduled: its due time ${retry.dueAt} is not a finite number`,
           );
         republished.push(held);
       }
@@ -357,7 +382,14 @@ export class AmqpBroker implements Broker {
         err,
       );
     }
-    for (const { consumer, message } of [...acks, ...republished]) consumer.channel.ack(message);
+    for (const held of [...acks, ...republished]) {
+      try {
+        held.consumer.channel.ack(held.message);
+      } catch {
+        // The channel closed under us: RabbitMQ hands the message out again, so the ack is lost.
+        lost.push(held.token);
+      }
+    }
     if (batch.releases?.length) {
       // A release is a worker handing back at shutdown: stop consuming first, so the message
       // goes back to the queue for others instead of into this process's consumer again.
@@ -366,7 +398,11 @@ export class AmqpBroker implements Broker {
     }
     for (const token of batch.releases ?? []) {
       const held = take(token);
-      held?.consumer.channel.nack(held.message, false, true);
+      try {
+        held?.consumer.channel.nack(held.message, false, true);
+      } catch {
+        // The channel closed: the message is back in the queue already.
+      }
     }
     return { lost };
   }

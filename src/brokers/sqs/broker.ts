@@ -38,7 +38,7 @@ import type {
   SettleBatch,
   SettleResult,
 } from '../../core/port.ts';
-import { checkEntries, checkLease, checkReserve } from '../checks.ts';
+import { checkEntries, checkedBatch, checkLease, checkReserve } from '../checks.ts';
 
 const MAX_DELAY_S = 900;
 const BATCH = 10;
@@ -342,7 +342,9 @@ export class SqsBroker implements Broker {
     return refused;
   }
 
-  async settle(queue: string, batch: SettleBatch, _now?: number): Promise<SettleResult> {
+  async settle(queue: string, given: SettleBatch, now: number = Date.now()): Promise<SettleResult> {
+    // Retries that cannot be scheduled become dead letters saying why (shared with every broker).
+    const batch = checkedBatch(given, now);
     const { url, dead } = await this.queueUrls(queue);
     const retries = batch.retries ?? [];
     const deadLetters = batch.deadLetters ?? [];
