@@ -5,6 +5,7 @@ export type { DeadLetters, DeadLetterView } from './core/dead-letters.ts';
 export { Errand } from './core/errand.ts';
 export {
   BrokerUnavailableError,
+  CapabilityUnsupportedError,
   DoNotRetry,
   ErrandConfigError,
   GroupsUnsupportedError,
@@ -31,6 +32,7 @@ export {
 export type { ErrandOptions, Logger, QueueConfig, SendOptions, TaskOptions } from './core/options.ts';
 export type {
   Broker,
+  BrokerCapabilities,
   DeadLetter,
   EnqueueEntry,
   GroupCounter,
@@ -38,14 +40,26 @@ export type {
   LeasedMessage,
   ListableState,
   ListedMessage,
+  OptionalBrokerOperations,
+  OptionalCapability,
   QueueStats,
+  RequiredBrokerOperations,
   ResultBackend,
   SettleBatch,
   TaskErrorInfo,
   TaskRecord,
   TaskState,
 } from './core/port.ts';
-export { TASK_STATES } from './core/port.ts';
+export { capabilityAbsence, OPTIONAL_CAPABILITIES, TASK_STATES } from './core/port.ts';
+export {
+  type BackendFactory,
+  type BrokerFactory,
+  knownBackendSchemes,
+  knownBrokerSchemes,
+  type OpenedBroker,
+  registerBackend,
+  registerBroker,
+} from './core/registry.ts';
 export type { Handler, ResultOptions, SentTask, Task } from './core/task.ts';
 export type { WorkerEvents } from './core/worker/events.ts';
 export type { Worker, WorkerOptions, WorkerState } from './core/worker/worker.ts';

@@ -310,7 +310,7 @@ program = "no-such-program-xyz"
     assert.deepEqual(
       problems('[[tasks]]\nname="a"\nprogram="/x"\n', 'e.toml', { ERRAND_BROKER: 'localhost:6379' }),
       [
-        'ERRAND_BROKER: must be a URL starting with redis://, rediss://, memory: or sqlite: (got "localhost:6379")',
+        'ERRAND_BROKER: must be a URL with a known scheme (amqp:, amqps:, memory:, redis:, rediss:, sqlite:, sqs:) (got "localhost:6379")',
       ],
     );
   });

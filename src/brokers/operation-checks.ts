@@ -1,4 +1,4 @@
-/** Argument checks shared by the brokers' optional operations (BrokerOperations in port.ts). */
+/** Argument checks shared by the brokers' optional operations (QueueControlOperations in port.ts). */
 import type { ListableState } from '../core/port.ts';
 
 const STATES: readonly ListableState[] = ['waiting', 'delayed', 'leased'];

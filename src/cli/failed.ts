@@ -52,7 +52,22 @@ export async function failedCommand(argv: readonly string[], io: Io): Promise<nu
   const errand = clientErrand(config);
   try {
     const queue = queueOfTask(errand, task, str(values.queue));
+    const capabilities = await errand.brokerCapabilities();
+    const noBrowsing = capabilities.absent?.deadLetterBrowsing;
+    if (noBrowsing !== undefined && (action !== 'purge' || keys.length > 0)) {
+      throw new CommandFailed(
+        `failed ${action}: this broker cannot browse its dead letters (${noBrowsing}); only "failed purge ${task}" of all of them works here`,
+      );
+    }
     const dead = errand.deadLetters(queue);
+    if (noBrowsing !== undefined) {
+      // Without browsing, dead letters cannot be told apart by task: purge means the whole queue's.
+      const purged = await dead.purge();
+      io.out(
+        `${purged} failed task(s) purged: every dead letter of queue ${queue} (this broker cannot select ${task}'s)\n`,
+      );
+      return 0;
+    }
     // A queue may hold several task types: keep this type's entries and the unreadable ones.
     const mine = (e: DeadLetterView): boolean => !e.message || e.message.task === task;
     const all: DeadLetterView[] = [];

@@ -135,6 +135,10 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
       ]);
     }
     io.out(`broker: ${redact(config.broker)}\n\n${pad(table)}\n\n`);
+    const { absent } = await errand.brokerCapabilities();
+    if (absent?.exactStats !== undefined) io.out(`counts are approximate: ${absent.exactStats}\n`);
+    if (absent?.delayedCounts !== undefined)
+      io.out(`DELAYED and RUNNING are not counted (shown as 0): ${absent.delayedCounts}\n`);
     if (!side) io.out('live daemons: not tracked for this broker (Redis only)\n');
     else if (!daemons) io.out('live daemons: unknown (could not read them from Redis)\n');
     else if (daemons.length === 0) io.out('live daemons: none\n');

@@ -1,6 +1,8 @@
 /** Inspect, retry and purge a queue's dead letters (failed tasks and messages that could not run). */
 
+import { CapabilityUnsupportedError } from './errors.ts';
 import type { TaskMessage } from './message.ts';
+import { type Broker, capabilityAbsence } from './port.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface DeadLetterView {
@@ -16,6 +18,12 @@ export interface DeadLetterView {
 
 const PAGE = 500;
 
+/** Listing, retrying by key and purging by key need a broker that can browse its dead letters. */
+function requireBrowsing(broker: Broker): void {
+  const absent = capabilityAbsence(broker, 'deadLetterBrowsing');
+  if (absent !== undefined) throw new CapabilityUnsupportedError(broker.name, 'dead-letter browsing', absent);
+}
+
 export class DeadLetters {
   constructor(
     private readonly runtime: Runtime,
@@ -24,6 +32,7 @@ export class DeadLetters {
 
   async list(options: { offset?: number; limit?: number } = {}): Promise<DeadLetterView[]> {
     const { broker } = await this.runtime.stores();
+    requireBrowsing(broker);
     const entries = await broker.listDead(this.queue, options.offset ?? 0, options.limit ?? 100);
     const codec = this.runtime.codec(this.queue);
     return entries.map((entry) => {
@@ -91,6 +100,7 @@ export class DeadLetters {
   /** Delete dead letters; all of them when `keys` is omitted. */
   async purge(keys?: readonly string[]): Promise<number> {
     const { broker } = await this.runtime.stores();
+    if (keys !== undefined) requireBrowsing(broker);
     return broker.purgeDead(this.queue, keys);
   }
 }

@@ -21,7 +21,8 @@ import {
   type TaskOptions,
   validateSendOptions,
 } from './options.ts';
-import type { QueueStats, TaskRecord } from './port.ts';
+import type { BrokerCapabilities, QueueStats, TaskRecord } from './port.ts';
+import { openBackend } from './registry.ts';
 import { DEFAULT_BROKER_URL, openStores, type Stores } from './resolve.ts';
 import { outcomeOf, ResultWaiter } from './results.ts';
 import type { Runtime } from './runtime.ts';
@@ -106,13 +107,14 @@ export class Errand {
 
   private async openStores(): Promise<Stores> {
     const source = this.brokerSource;
-    const stores =
-      typeof source === 'string'
-        ? await openStores(source, this.options)
-        : { broker: source!, backend: this.backendOverride };
-    if (!stores.backend)
+    const backend = this.backendOverride;
+    if (typeof source === 'string') return openStores(source, this.options, backend);
+    if (backend === undefined)
       throw new ErrandConfigError('backend', 'a Broker instance needs a result backend too');
-    return { broker: stores.broker, backend: this.backendOverride ?? stores.backend };
+    return {
+      broker: source!,
+      backend: typeof backend === 'string' ? await openBackend(backend, this.options) : backend,
+    };
   }
 
   /** Define a task. Its handler's parameter and return types become send()'s and result()'s. */
@@ -293,6 +295,11 @@ export class Errand {
     for (const definition of this.definitions.values()) queues.add(this.runtime.queueOf(definition));
     for (const worker of this.workers) for (const queue of worker.queues) queues.add(queue);
     return [...queues];
+  }
+
+  /** What the broker can do beyond the required operations (see BrokerCapabilities). */
+  async brokerCapabilities(): Promise<BrokerCapabilities> {
+    return (await this.stores()).broker.capabilities;
   }
 
   async stats(queue: string = DEFAULT_QUEUE): Promise<QueueStats> {

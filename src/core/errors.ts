@@ -65,7 +65,7 @@ export class TaskCancelledError extends Error {
   }
 }
 
-/** The broker lacks an optional operation (see BrokerOperations in port.ts). */
+/** The broker lacks an optional operation (see QueueControlOperations in port.ts). */
 export class UnsupportedOperationError extends Error {
   override readonly name = 'UnsupportedOperationError';
   constructor(
@@ -138,6 +138,18 @@ export class GroupsUnsupportedError extends Error {
   override readonly name = 'GroupsUnsupportedError';
   constructor(readonly backend: string) {
     super(`the result backend "${backend}" has no group counter (groups and chords need one)`);
+  }
+}
+
+/** A broker was asked for an optional capability it declares absent (see BrokerCapabilities). */
+export class CapabilityUnsupportedError extends Error {
+  override readonly name = 'CapabilityUnsupportedError';
+  constructor(
+    readonly broker: string,
+    readonly capability: string,
+    readonly reason: string,
+  ) {
+    super(`the ${broker} broker has no ${capability}: ${reason}`);
   }
 }
 

@@ -49,8 +49,12 @@ export interface ErrandOptions {
    * Default: `$ERRAND_BROKER`, else the embedded `sqlite:./errand.db`.
    */
   readonly broker?: string | Broker;
-  /** Where results live; default the broker's own store (Redis, SQLite or memory). */
-  readonly backend?: ResultBackend;
+  /**
+   * Where results live: a URL (`redis://…`, `sqlite:path`, `memory:`, or any scheme a module
+   * registered) or a ResultBackend. Default: the broker's own store; a broker without one
+   * (`amqp://`) needs it.
+   */
+  readonly backend?: string | ResultBackend;
   /** Namespace of every key or table row Errand writes (default `"errand"`). */
   readonly prefix?: string;
   /** How long results and idempotency keys are kept (default 1 hour). */

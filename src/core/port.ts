@@ -135,7 +135,7 @@ export type ListableState = 'waiting' | 'delayed' | 'leased';
  * transitions they make. A broker without one leaves it out; the core and the CLI then say
  * which broker lacks which operation (test/contract/operations.contract.ts checks them).
  */
-export interface BrokerOperations {
+export interface QueueControlOperations {
   /** Messages in one state, oldest (waiting: head of the queue; delayed: soonest due) first. */
   listMessages?(queue: string, state: ListableState, offset: number, limit: number): Promise<ListedMessage[]>;
   /**
@@ -148,15 +148,60 @@ export interface BrokerOperations {
   isPaused?(queue: string): Promise<boolean>;
 }
 
-/** What a broker can do beyond the contract, checked at run time. */
+/**
+ * Operations a broker may lack because its engine cannot do them (RabbitMQ and SQS are queues,
+ * not stores one can query). A broker declares each one it lacks, with the reason, in
+ * `capabilities.absent`; the core, the CLI and the conformance suite read the declaration.
+ * - `deadLetterBrowsing`: `listDead`, `retryDead` by key and `purgeDead` by key.
+ * - `exactStats`: `stats()` counts are exact (otherwise approximate, as the engine reports them).
+ * - `delayedCounts`: `stats()` counts delayed and leased messages (otherwise they read 0), and
+ *   `reserve` reports `nextDueAt` (otherwise the server delivers delayed messages when due).
+ * - `dedupe`: `enqueue` honours `dedupeKey` (otherwise every entry is queued).
+ * - `timedLeases`: a lease expires at its deadline and `extend` pushes it (otherwise a lease lasts
+ *   as long as the holder's connection, and comes back when that drops).
+ * - `injectedClock`: due times are compared with the caller's `now` (otherwise with the server's clock).
+ * - `uncountedRelease`: a released message is not counted as a delivery.
+ * - `immediateRelease`: a released message is waiting again at once (stats show it).
+ * - `msPrecision`: leases and delays are kept to the millisecond, and delayed messages in due order.
+ * - `largeMessages`: a message of any size the caller allows (`maxMessageBytes`) can be stored.
+ */
+export const OPTIONAL_CAPABILITIES = [
+  'deadLetterBrowsing',
+  'exactStats',
+  'delayedCounts',
+  'dedupe',
+  'timedLeases',
+  'injectedClock',
+  'uncountedRelease',
+  'immediateRelease',
+  'msPrecision',
+  'largeMessages',
+] as const;
+export type OptionalCapability = (typeof OPTIONAL_CAPABILITIES)[number];
+
+/** What a broker can do beyond the required operations, checked at run time. */
 export interface BrokerCapabilities {
   /** Several processes can share the queue store. */
   readonly shared: boolean;
   /** Messages survive a restart of the process that holds the broker. */
   readonly durable: boolean;
+  /** Optional capabilities this broker lacks, each with the reason; absent means it has them all. */
+  readonly absent?: Readonly<Partial<Record<OptionalCapability, string>>>;
 }
 
-export interface Broker extends BrokerOperations {
+/** Why `broker` lacks `capability`, or undefined when it has it. */
+export function capabilityAbsence(
+  broker: Pick<Broker, 'capabilities'>,
+  capability: OptionalCapability,
+): string | undefined {
+  return broker.capabilities.absent?.[capability];
+}
+
+/**
+ * What every broker must do: enqueue, reserve a lease, settle, extend, wait for work, close.
+ * The conformance suite checks all of it on every broker.
+ */
+export interface RequiredBrokerOperations {
   readonly name: string;
   readonly capabilities: BrokerCapabilities;
 
@@ -197,6 +242,15 @@ export interface Broker extends BrokerOperations {
    */
   waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void>;
 
+  close(): Promise<void>;
+}
+
+/**
+ * Operations behind optional capabilities. A broker lacking one (see `capabilities.absent`) still
+ * has the method, and it rejects with `CapabilityUnsupportedError`; `stats()` always answers,
+ * with approximate or zero counts where `exactStats` or `delayedCounts` is absent.
+ */
+export interface OptionalBrokerOperations {
   /** Dead letters, newest first. */
   listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]>;
   /** Move dead letters back to the queue. `bodies` optionally replaces each body (same order). Returns how many moved. */
@@ -205,8 +259,9 @@ export interface Broker extends BrokerOperations {
   purgeDead(queue: string, keys?: readonly string[]): Promise<number>;
 
   stats(queue: string): Promise<QueueStats>;
-  close(): Promise<void>;
 }
+
+export interface Broker extends RequiredBrokerOperations, OptionalBrokerOperations, QueueControlOperations {}
 
 // ---------------------------------------------------------------------------
 // Result backend port

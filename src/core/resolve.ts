@@ -1,8 +1,8 @@
-/** Turns a broker URL into a broker and result backend. Client libraries load only when used. */
+/** Turns the broker and backend URLs into stores, through the registry (registry.ts). */
 import { ErrandConfigError } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Broker, ResultBackend } from './port.ts';
-import { importRedisBroker } from './redis-loader.ts';
+import { openBackend, openBroker, schemeOf } from './registry.ts';
 
 export interface Stores {
   readonly broker: Broker;
@@ -11,38 +11,33 @@ export interface Stores {
 
 export const DEFAULT_BROKER_URL = 'sqlite:./errand.db';
 
-export async function openStores(url: string, options: ResolvedOptions): Promise<Stores> {
-  const scheme = url.slice(0, url.indexOf(':') + 1);
-  switch (scheme) {
-    case 'redis:':
-    case 'rediss:': {
-      const { openRedis } = await importRedisBroker();
-      const listKeys: Record<string, string> = {};
-      for (const [queue, config] of Object.entries(options.queues)) {
-        if (config.listKey !== undefined) listKeys[queue] = config.listKey;
-      }
-      return openRedis(url, {
-        prefix: options.prefix,
-        listKeys,
-        deadLetterLimit: options.deadLetterLimit,
-        onError: (err) => options.logger.debug(`redis connection: ${err.message}`),
-      });
+/**
+ * Opens the broker at `url` and the result backend: `backendSource` (a URL or an instance) when given, else the
+ * broker's own store. A broker without one (amqp:, sqs:) and no backend URL is a clear error.
+ */
+export async function openStores(
+  url: string,
+  options: ResolvedOptions,
+  backendSource?: string | ResultBackend,
+): Promise<Stores> {
+  const opened = await openBroker(url, options);
+  if (backendSource !== undefined) {
+    try {
+      const backend =
+        typeof backendSource === 'string' ? await openBackend(backendSource, options) : backendSource;
+      await opened.backend?.close();
+      return { broker: opened.broker, backend };
+    } catch (err) {
+      await Promise.all([opened.broker.close(), opened.backend?.close()]);
+      throw err;
     }
-    case 'sqlite:': {
-      const { openSqlite } = await import('../brokers/sqlite/index.ts');
-      return openSqlite(url.slice('sqlite:'.length) || './errand.db', {
-        prefix: options.prefix,
-        deadLetterLimit: options.deadLetterLimit,
-      });
-    }
-    case 'memory:': {
-      const { MemoryBroker, MemoryResultBackend } = await import('../brokers/memory/index.ts');
-      return { broker: new MemoryBroker(), backend: new MemoryResultBackend() };
-    }
-    default:
-      throw new ErrandConfigError(
-        'broker',
-        `unsupported URL ${JSON.stringify(url)}: use redis://host:port, rediss://…, sqlite:path or memory:`,
-      );
   }
+  if (!opened.backend) {
+    await opened.broker.close();
+    throw new ErrandConfigError(
+      'backend',
+      `the ${schemeOf(url) ?? url}: broker has no store for results; give a result backend URL, e.g. new Errand({ broker, backend: 'redis://127.0.0.1:6379' })`,
+    );
+  }
+  return { broker: opened.broker, backend: opened.backend };
 }

@@ -10,6 +10,7 @@ import { resolveFrom } from './paths.ts';
 
 const TOP_KEYS = [
   'broker',
+  'backend',
   'prefix',
   'modules',
   'queues',
@@ -72,6 +73,7 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
     flavour: 'errand',
     file,
     broker: brokerRelativeTo(dir, r.string(raw, '', 'broker') ?? ''),
+    ...optionalBackend(dir, r.string(raw, '', 'backend')),
     prefix: r.string(raw, '', 'prefix') ?? 'errand',
     queueKey: undefined,
     modules,
@@ -221,3 +223,7 @@ function readBackoff(t: Plain, base: string, r: Reader): BackoffSpec | undefined
     ...(jitter === undefined ? {} : { jitter }),
   };
 }
+
+/** The result backend URL (`backend = "redis://…"`), a relative `sqlite:` path resolved like the broker's. */
+const optionalBackend = (dir: string, url: string | undefined): { backend?: string } =>
+  url ? { backend: brokerRelativeTo(dir, url) } : {};

@@ -62,6 +62,8 @@ export interface DaemonConfig {
   /** Absolute path of the file the config was read from. */
   readonly file: string;
   readonly broker: string;
+  /** Result backend URL; absent: the broker's own store (errand.toml `backend`). */
+  readonly backend?: string;
   /** Key prefix of Errand's own keys (leases, results, dead letters). */
   readonly prefix: string;
   /** Gordon/Goophry `queue_key`: the lists are `<queueKey>:<type>`. */

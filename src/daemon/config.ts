@@ -7,6 +7,12 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
+import {
+  isKnownBackendUrl,
+  isKnownBrokerUrl,
+  knownBackendSchemes,
+  knownBrokerSchemes,
+} from '../core/registry.ts';
 import { readErrandConfig } from './config-errand.ts';
 import { readGoophryConfig, readGordonConfig } from './config-gordon.ts';
 import { ConfigError, isPlainObject, type Plain, Reader } from './config-reader.ts';
@@ -63,11 +69,23 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       'is required (host:port of Redis), or set ERRAND_BROKER / REDIS_URL',
     );
   }
-  if (broker && !/^(redis|rediss|memory|sqlite):/.test(broker)) {
+  if (broker && !isKnownBrokerUrl(broker)) {
     reader.problem(
       override ? (env.ERRAND_BROKER ? 'ERRAND_BROKER' : 'REDIS_URL') : 'broker',
-      'must be a URL starting with redis://, rediss://, memory: or sqlite:',
+      `must be a URL with a known scheme (${knownBrokerSchemes()
+        .map((s) => `${s}:`)
+        .join(', ')})`,
       broker,
+    );
+  }
+  const backend = config.backend;
+  if (backend && !isKnownBackendUrl(backend)) {
+    reader.problem(
+      'backend',
+      `must be a URL with a known scheme (${knownBackendSchemes()
+        .map((s) => `${s}:`)
+        .join(', ')})`,
+      backend,
     );
   }
   if (reader.problems.length > 0) throw new ConfigError(abs, reader.problems);

@@ -7,6 +7,7 @@
 import { dirname } from 'node:path';
 import { reconnectDelay, sleep } from '../core/clock.ts';
 import { Errand } from '../core/errand.ts';
+import { schemeOf } from '../core/registry.ts';
 import type { TaskEventBase, WorkerEvents } from '../core/worker/events.ts';
 import type { Worker } from '../core/worker/worker.ts';
 import type { Listening } from '../ops/http.ts';
@@ -37,7 +38,11 @@ const STOP_GRACE_MS = 5000;
 /** One attempt to reach the broker at start is abandoned after this long. */
 const REACH_TIMEOUT_MS = 5000;
 
-export const isRedisUrl = (url: string): boolean => /^rediss?:/.test(url);
+/** Whether the broker is Redis, which the daemon's side channel (stats, presence) also uses. */
+export const isRedisUrl = (url: string): boolean => {
+  const scheme = schemeOf(url);
+  return scheme === 'redis' || scheme === 'rediss';
+};
 
 /** Errand options for a config: Gordon/Goophry types read and write `<queue_key>:<type>` lists. */
 export function errandFor(config: DaemonConfig, log?: Logger): Errand {
@@ -60,6 +65,7 @@ export function errandFor(config: DaemonConfig, log?: Logger): Errand {
     : undefined;
   return new Errand({
     ...(config.broker ? { broker: config.broker } : {}),
+    ...(config.backend ? { backend: config.backend } : {}),
     prefix: config.prefix,
     queues,
     ...(logger ? { logger } : {}),

@@ -1,6 +1,6 @@
 /**
  * Inspection and control of queues from any process: list tasks by state, cancel a task by id,
- * pause and resume a queue. Built on the brokers' optional operations (BrokerOperations in
+ * pause and resume a queue. Built on the brokers' optional operations (QueueControlOperations in
  * port.ts); a broker without one gets an UnsupportedOperationError naming it.
  */
 import { TaskCancelledError, UnsupportedOperationError } from '../core/errors.ts';

@@ -1,5 +1,5 @@
 /**
- * The contract of the optional broker operations (BrokerOperations in src/core/port.ts):
+ * The contract of the optional broker operations (QueueControlOperations in src/core/port.ts):
  * listing by state, removal of waiting/delayed messages, the paused flag. A broker that has
  * the operations must pass every test here; one that lacks them is not run through it.
  */

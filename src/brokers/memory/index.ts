@@ -23,6 +23,7 @@ import type {
   TaskRecord,
 } from '../../core/port.ts';
 import { FINAL_STATES } from '../../core/port.ts';
+import { registerBackend, registerBroker } from '../../core/registry.ts';
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
 import { applyGroupCall, checkGroupCall, type GroupState } from '../group-checks.ts';
 import { type LastSeen, observe } from '../lease-grace.ts';
@@ -438,3 +439,6 @@ export class MemoryResultBackend implements ResultBackend {
     return entry.state;
   }
 }
+
+registerBroker(['memory'], () => ({ broker: new MemoryBroker(), backend: new MemoryResultBackend() }));
+registerBackend(['memory'], () => new MemoryResultBackend());

@@ -1,4 +1,4 @@
-/** The Redis broker's optional operations (BrokerOperations in port.ts): listing, removal, pause. */
+/** The Redis broker's optional operations (QueueControlOperations in port.ts): listing, removal, pause. */
 import type { ListableState, ListedMessage } from '../../core/port.ts';
 import { checkListing } from '../operation-checks.ts';
 import type { Client } from './connection.ts';

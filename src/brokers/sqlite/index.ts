@@ -3,6 +3,7 @@
  * shared by the processes of one machine through one database file. See docs/sqlite.md.
  */
 import type { Broker, ResultBackend } from '../../core/port.ts';
+import { registerBackend, registerBroker } from '../../core/registry.ts';
 import { SqliteResultBackend } from './backend.ts';
 import { SqliteBroker } from './broker.ts';
 import { acquireConnection } from './connection.ts';
@@ -38,3 +39,14 @@ export function openSqlite(
     backend: new SqliteResultBackend(connection, options.prefix),
   };
 }
+
+const locationOf = (url: string): string => url.slice('sqlite:'.length) || './errand.db';
+
+registerBroker(['sqlite'], (url, options) =>
+  openSqlite(locationOf(url), { prefix: options.prefix, deadLetterLimit: options.deadLetterLimit }),
+);
+
+registerBackend(['sqlite'], (url, options) => {
+  const connection = acquireConnection(locationOf(url), false);
+  return new SqliteResultBackend(connection, options.prefix);
+});

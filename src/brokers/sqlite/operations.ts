@@ -1,4 +1,4 @@
-/** The SQLite broker's optional operations (BrokerOperations in port.ts): listing, removal, pause. */
+/** The SQLite broker's optional operations (QueueControlOperations in port.ts): listing, removal, pause. */
 import type Database from 'libsql';
 import type { ListableState, ListedMessage } from '../../core/port.ts';
 import { checkListing } from '../operation-checks.ts';

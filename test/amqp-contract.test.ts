@@ -1,0 +1,51 @@
+/**
+ * The shared broker contract and the public-API suite on RabbitMQ (amqp://), results in Redis.
+ * Tests that need a capability RabbitMQ lacks are skipped with the broker's declared reason.
+ */
+import { after } from 'node:test';
+import { openAmqp } from '../src/brokers/amqp/index.ts';
+import { RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
+import { AMQP_URL, deleteAmqpQueues } from './amqp-helpers.ts';
+import { runBrokerContract } from './contract/broker.contract.ts';
+import { runErrandSuite } from './contract/errand.suite.ts';
+import { REDIS_URL, uniquePrefix } from './helpers.ts';
+
+const prefixes: string[] = [];
+after(async () => {
+  for (const prefix of prefixes) await deleteAmqpQueues(prefix);
+});
+
+const stores = (prefix: string) => ({
+  broker: openAmqp(AMQP_URL, { prefix, maxDeliveries: 5 }),
+  backend: new RedisResultBackend(new RedisConnection({ url: REDIS_URL }).retain(), prefix),
+});
+
+runBrokerContract({
+  name: 'amqp',
+  create: async () => {
+    const prefix = uniquePrefix('amqpc');
+    prefixes.push(prefix);
+    const opened = [stores(prefix)];
+    return {
+      ...opened[0]!,
+      peer: async () => {
+        const peer = stores(prefix);
+        opened.push(peer);
+        return peer;
+      },
+      close: async () => {
+        for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
+      },
+    };
+  },
+});
+
+runErrandSuite({
+  name: 'amqp',
+  shared: true,
+  errandOptions: (tag) => {
+    const prefix = `amqps-${tag}`;
+    if (!prefixes.includes(prefix)) prefixes.push(prefix);
+    return { broker: AMQP_URL, backend: REDIS_URL, prefix };
+  },
+});

@@ -1,0 +1,86 @@
+/**
+ * SQS under faults (issue 12): worker processes SIGKILLed mid-run against the fauxqs emulator.
+ * A killed worker's messages come back when their visibility timeout (the lease, 2 s here) ends:
+ * nothing lost, duplicates within what was in flight.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Errand } from '../../src/index.ts';
+import { REDIS_URL, tempDir, uniquePrefix } from '../helpers.ts';
+import { startLocalSqs } from '../sqs-helpers.ts';
+import { killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+
+describe('SQS faults', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  });
+
+  it('3 worker processes, 4 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
+    const started = Date.now();
+    const sqs = await startLocalSqs();
+    cleanups.push(() => sqs.stop());
+    const prefix = uniquePrefix('sqskill');
+    const dir = tempDir('sqskill');
+    const total = 1500;
+    const concurrency = 10;
+    const leaseMs = 2000;
+    const producer = new Errand({ broker: sqs.url, backend: REDIS_URL, prefix });
+    cleanups.push(() => producer.close());
+    const work = producer.task('work', async (n: number) => n);
+    const ids: string[] = [];
+    for (let i = 0; i < total; i += 500) {
+      const sent = await work.sendBulk(Array.from({ length: 500 }, (_, j) => [i + j] as [number]));
+      ids.push(...sent.map((s) => s.id));
+    }
+    const files: string[] = [];
+    const fleet = await killLoop({
+      workers: 3,
+      kills: 4,
+      total,
+      done: () => new Set(lines(...files)).size,
+      leased: async () => (await producer.stats()).leased,
+      start: async (n) => {
+        const file = join(dir, `w${n}.txt`);
+        files.push(file);
+        const proc = await startFixture('queue-worker.ts', [
+          sqs.url,
+          REDIS_URL,
+          prefix,
+          file,
+          concurrency,
+          5,
+          leaseMs,
+        ]);
+        cleanups.push(() => stopGently(proc, 5000));
+        return proc;
+      },
+    });
+    await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
+    await Promise.all(fleet.alive.map((p) => stopGently(p)));
+    const runs = lines(...files);
+    const unique = new Set(runs);
+    const figures = {
+      tasks: total,
+      kills: fleet.kills,
+      runs: runs.length,
+      lost: ids.filter((id) => !unique.has(id)).length,
+      duplicates: runs.length - unique.size,
+      bound: fleet.kills * concurrency,
+      seconds: Math.round((Date.now() - started) / 1000),
+      leasedAtKills: fleet.leasedAtKills,
+    };
+    report('sqs-sigkill-loop', figures);
+    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
+    assert.equal(figures.lost, 0, 'no task lost');
+    assert.ok(
+      figures.duplicates <= figures.bound,
+      `${figures.duplicates} duplicates, at most ${figures.bound} in flight`,
+    );
+    await waitFor('the queue to empty', 30_000, async () => {
+      const s = await producer.stats();
+      return s.waiting + s.leased + s.dead === 0;
+    });
+  });
+});
