@@ -64,67 +64,116 @@ class Histogram {
   }
 }
 
+interface Cell {
+  value: number;
+}
+
+/** The series one queue and task write to, found once and kept. */
+type TaskCells = { [K in CounterName]?: Cell } & {
+  run?: Histogram;
+  wait?: Histogram;
+  gotasksSuccess?: Histogram;
+  gotasksFail?: Histogram;
+};
+
 /** A series key: the labels in a fixed order, serialized once. */
 const seriesKey = (labels: Labels): string => JSON.stringify(Object.entries(labels));
 const labelsOf = (key: string): Labels => Object.fromEntries(JSON.parse(key) as Array<[string, string]>);
 
 export class Metrics {
-  private readonly counters = new Map<CounterName, Map<string, number>>();
+  private readonly counters = new Map<CounterName, Map<string, Cell>>();
+  /** The series of each queue and task, resolved once (key: queue NUL task). */
+  private readonly byTask = new Map<string, TaskCells>();
   private readonly histograms = new Map<HistogramName, Map<string, Histogram>>();
 
   constructor(private readonly broker: () => Promise<Broker>) {}
 
   /** Count the events of a worker (Errand.worker() does this for every worker it makes). */
   observe(worker: ObservableWorker): void {
+    // Per task event: a map lookup and a few increments (the series are resolved once per queue and task).
+    const cells = (e: TaskEventBase): TaskCells => {
+      const key = `${e.queue}\u0000${e.task}`;
+      let c = this.byTask.get(key);
+      if (!c) {
+        c = {};
+        this.byTask.set(key, c);
+      }
+      return c;
+    };
     const byTask = (e: TaskEventBase): Labels => ({ queue: e.queue, task: e.task });
-    const gotasks = (e: TaskEventBase, status: 'success' | 'fail'): void => {
+    const bump = (c: TaskCells, name: CounterName, e: TaskEventBase): void => {
+      let cell = c[name];
+      if (!cell) {
+        cell = this.counterCell(name, byTask(e));
+        c[name] = cell;
+      }
+      cell.value++;
+    };
+    const gotasks = (e: TaskEventBase, c: TaskCells, status: 'success' | 'fail'): void => {
       if (e.message.createdAt === undefined) return;
-      this.histogram('task_execution_stats', { queue_name: e.queue, job_name: e.task, status }).observe(
-        (Date.now() - e.message.createdAt) / 1000,
-      );
+      const slot = status === 'success' ? 'gotasksSuccess' : 'gotasksFail';
+      let h = c[slot];
+      if (!h) {
+        h = this.histogram('task_execution_stats', { queue_name: e.queue, job_name: e.task, status });
+        c[slot] = h;
+      }
+      h.observe((Date.now() - e.message.createdAt) / 1000);
     };
     const started = (
       e: TaskEventBase & { readonly startedAt?: number; readonly delivery?: number },
+      c: TaskCells,
     ): void => {
-      if (e.delivery !== undefined && e.delivery > 1) this.count('errand_tasks_redelivered_total', byTask(e));
+      if (e.delivery !== undefined && e.delivery > 1) bump(c, 'errand_tasks_redelivered_total', e);
       if (e.startedAt === undefined) return;
-      this.histogram('errand_task_run_seconds', byTask(e)).observe((Date.now() - e.startedAt) / 1000);
-      if (e.attempt === 1 && e.message.createdAt !== undefined)
-        this.histogram('errand_task_wait_seconds', byTask(e)).observe(
-          (e.startedAt - e.message.createdAt) / 1000,
-        );
+      c.run ??= this.histogram('errand_task_run_seconds', byTask(e));
+      c.run.observe((Date.now() - e.startedAt) / 1000);
+      if (e.attempt === 1 && e.message.createdAt !== undefined) {
+        c.wait ??= this.histogram('errand_task_wait_seconds', byTask(e));
+        c.wait.observe((e.startedAt - e.message.createdAt) / 1000);
+      }
     };
     worker.on('completed', (e) => {
-      this.count('errand_tasks_completed_total', byTask(e));
-      started(e);
-      gotasks(e, 'success');
+      const c = cells(e);
+      bump(c, 'errand_tasks_completed_total', e);
+      started(e, c);
+      gotasks(e, c, 'success');
     });
     worker.on('retrying', (e) => {
-      this.count('errand_tasks_retried_total', byTask(e));
-      started(e);
+      const c = cells(e);
+      bump(c, 'errand_tasks_retried_total', e);
+      started(e, c);
     });
     worker.on('failed', (e) => {
-      this.count('errand_tasks_failed_total', byTask(e));
-      this.count('errand_tasks_dead_lettered_total', byTask(e));
-      started(e);
-      gotasks(e, 'fail');
+      const c = cells(e);
+      bump(c, 'errand_tasks_failed_total', e);
+      bump(c, 'errand_tasks_dead_lettered_total', e);
+      started(e, c);
+      gotasks(e, c, 'fail');
     });
     worker.on('cancelled', (e) => {
-      this.count('errand_tasks_cancelled_total', byTask(e));
-      started(e);
+      const c = cells(e);
+      bump(c, 'errand_tasks_cancelled_total', e);
+      started(e, c);
     });
     // Messages that could not run (malformed, unknown task, leases expired too often): no task name to trust.
-    worker.on('dead', (e) => this.count('errand_tasks_dead_lettered_total', { queue: e.queue, task: '' }));
+    worker.on('dead', (e) => {
+      this.counterCell('errand_tasks_dead_lettered_total', { queue: e.queue, task: '' }).value++;
+    });
   }
 
-  private count(name: CounterName, labels: Labels): void {
+  private counterCell(name: CounterName, labels: Labels): Cell {
     let series = this.counters.get(name);
     if (!series) {
       series = new Map();
       this.counters.set(name, series);
     }
     const key = seriesKey(labels);
-    series.set(key, (series.get(key) ?? 0) + 1);
+    let cell = series.get(key);
+    if (!cell) {
+      cell = { value: 0 };
+      series.set(key, cell);
+    }
+    return cell;
   }
 
   private histogram(name: HistogramName, labels: Labels): Histogram {
@@ -184,8 +233,8 @@ export class Metrics {
     }
     for (const name of Object.keys(COUNTERS) as CounterName[]) {
       out.push(`# HELP ${name} ${COUNTERS[name]}`, `# TYPE ${name} counter`);
-      for (const [key, value] of this.counters.get(name) ?? [])
-        out.push(`${name}${formatLabels(labelsOf(key))} ${value}`);
+      for (const [key, cell] of this.counters.get(name) ?? [])
+        out.push(`${name}${formatLabels(labelsOf(key))} ${cell.value}`);
     }
     for (const name of Object.keys(HISTOGRAMS) as HistogramName[]) {
       out.push(`# HELP ${name} ${HISTOGRAMS[name]}`, `# TYPE ${name} histogram`);
