@@ -96,7 +96,7 @@ export class RedisConnection {
       url: this.options.url,
       RESP: 2,
       // The shared client's commands are bounded by the watchdog (see bounded()), not by an
-      // AbortSignal.timeout per command.
+      // timeout signal per command.
       ...(options.boundedByWatchdog && { commandOptions: { timeout: 0 } }),
       socket: {
         connectTimeout: 5000,

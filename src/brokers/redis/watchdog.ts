@@ -8,7 +8,7 @@
  * BUCKET_MS, which all expire together when the last of them is past the limit: node-redis then
  * takes a command that was never written out of its offline queue (so a command reported as
  * failed is never sent later). One signal per bucket instead of node-redis's own
- * `AbortSignal.timeout` per command, which costs a timer and a weak reference each.
+ * timeout signal per command, which costs a timer and a weak reference each.
  */
 import { setMaxListeners } from 'node:events';
 
