@@ -95,7 +95,7 @@ export class RedisConnection {
     const client = createClient({
       url: this.options.url,
       RESP: 2,
-      // The shared client's commands are bounded by the watchdog (see bounded()), not by an
+      // The shared client's commands are bounded by the watchdog (see bounded()), not by a
       // timeout signal per command.
       ...(options.boundedByWatchdog && { commandOptions: { timeout: 0 } }),
       socket: {
