@@ -314,6 +314,12 @@ export interface ResultBackend {
    * sharing the backend. Resolves once listening has started; the returned function stops it.
    */
   onFinal(listener: (ids: readonly string[]) => void): Promise<() => Promise<void>>;
+  /**
+   * Optional: like `onFinal`, for the ids of records written CANCELLED only. A backend that
+   * notifies by broadcast offers it so that every worker's cancel watch is not woken by every
+   * finished task; without it the watch listens to `onFinal`.
+   */
+  onCancelled?(listener: (ids: readonly string[]) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
   /** Optional capability: the atomic group counter that workflows (groups, chords) need. */
   readonly groups?: GroupCounter;

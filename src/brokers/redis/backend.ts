@@ -8,13 +8,15 @@ import type { GroupCounter, GroupStatus, ResultBackend, TaskRecord } from '../..
 import { FINAL_STATES } from '../../core/port.ts';
 import { checkGroupCall } from '../group-checks.ts';
 import type { RedisConnection } from './connection.ts';
-import { finalChannel, groupKey, resultKey } from './keys.ts';
+import { cancelledChannel, finalChannel, groupKey, resultKey } from './keys.ts';
 import { runScript } from './scripts.ts';
 
 export class RedisResultBackend implements ResultBackend {
   readonly name = 'redis';
   private readonly listeners = new Set<(ids: readonly string[]) => void>();
   private subscribed: Promise<void> | undefined;
+  private readonly cancelListeners = new Set<(ids: readonly string[]) => void>();
+  private cancelSubscribed: Promise<void> | undefined;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -30,12 +32,27 @@ export class RedisResultBackend implements ResultBackend {
     const keys: string[] = [];
     const values: string[] = [];
     let finals = '';
+    let cancelled = '';
     for (const record of records) {
       keys.push(resultKey(this.prefix, record.id));
       values.push(JSON.stringify(record));
       if (FINAL_STATES.has(record.state)) finals = finals === '' ? record.id : `${finals}\n${record.id}`;
+      if (record.state === 'CANCELLED')
+        cancelled = cancelled === '' ? record.id : `${cancelled}\n${record.id}`;
     }
-    return this.connection.results.offer({ keys, values, finals, channel: finalChannel(this.prefix), ttlMs });
+    const written = this.connection.results.offer({
+      keys,
+      values,
+      finals,
+      channel: finalChannel(this.prefix),
+      ttlMs,
+    });
+    if (cancelled === '') return written;
+    // Cancels are rare: one PUBLISH of their own, once the records are stored.
+    return written.then(async () => {
+      const client = await this.connection.ready();
+      await client.sendCommand(['PUBLISH', cancelledChannel(this.prefix), cancelled]);
+    });
   }
 
   async read(id: string): Promise<TaskRecord | undefined> {
@@ -50,6 +67,20 @@ export class RedisResultBackend implements ResultBackend {
     await this.subscribed;
     return async () => {
       this.listeners.delete(listener);
+    };
+  }
+
+  async onCancelled(listener: (ids: readonly string[]) => void): Promise<() => Promise<void>> {
+    this.cancelListeners.add(listener);
+    this.cancelSubscribed ??= this.connection.subscriberClient().then((sub) =>
+      sub.subscribe(cancelledChannel(this.prefix), (message: string) => {
+        const ids = message.split('\n');
+        for (const l of this.cancelListeners) l(ids);
+      }),
+    );
+    await this.cancelSubscribed;
+    return async () => {
+      this.cancelListeners.delete(listener);
     };
   }
 

@@ -35,5 +35,7 @@ export function queueKeys(prefix: string, queue: string, listKey?: string): Queu
 
 export const resultKey = (prefix: string, id: string): string => `${prefix}:result:${id}`;
 export const finalChannel = (prefix: string): string => `${prefix}:final`;
+/** Ids of records written CANCELLED, for the workers' cancel watch (errand.cancel). */
+export const cancelledChannel = (prefix: string): string => `${prefix}:cancelled`;
 /** A workflow group's member results and failure mark (scripts/group-report.lua). */
 export const groupKey = (prefix: string, group: string): string => `${prefix}:group:${group}`;

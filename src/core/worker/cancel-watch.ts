@@ -2,7 +2,8 @@
  * Cancel of a running task from any process: `errand.cancel(id)` writes a CANCELLED record, the
  * result backend tells every listener the id reached a final state, and the worker running
  * that id aborts its signal with TaskCancelledError (command tasks: SIGTERM to the process group,
- * then SIGKILL). Final ids of other tasks cost one set lookup per running task.
+ * then SIGKILL). A backend with `onCancelled` (Redis) tells only cancelled ids; otherwise final
+ * ids of other tasks cost one set lookup per running task.
  */
 import { TaskCancelledError } from '../errors.ts';
 import type { ResultBackend } from '../port.ts';
@@ -13,7 +14,9 @@ export function watchCancels(
   running: ReadonlySet<Execution>,
   onError: (err: Error) => void,
 ): Promise<() => Promise<void>> {
-  return backend.onFinal((ids) => {
+  // Cancelled ids only where the backend can say so; else every final id (then read which).
+  const listen = backend.onCancelled?.bind(backend) ?? backend.onFinal.bind(backend);
+  return listen((ids) => {
     if (running.size === 0) return;
     const finished = new Set(ids);
     for (const execution of running) {
