@@ -32,6 +32,8 @@ const LABEL: Record<string, string> = {
   'errand-sqlite': 'Errand (SQLite)',
   'errand-daemon': 'Errand daemon',
   'spawn-loop': 'bare spawn loop',
+  'errand-resque': 'Errand, Resque mode',
+  'node-resque': 'node-resque (10 Workers)',
 };
 export const label = (s: string) => LABEL[s] ?? s;
 

@@ -204,6 +204,23 @@ export function renderMarkdown(r: Results, svgName: string, sources: readonly st
       '',
     );
   }
+  out.push(
+    '## 8. Resque mode beside node-resque (jobs/s, concurrency 10)',
+    '',
+    cases(r, 'resque').length
+      ? scenarioTable(
+          r,
+          'resque',
+          'tasksPerSec',
+          '',
+          (c) => `concurrency ${c.slice(1)}`,
+          ['node-resque'],
+          'errand-resque',
+        )
+      : '',
+    unavailableNotes(r, 'resque'),
+    '',
+  );
   out.push(SHORTFALLS);
   out.push(METHOD);
   return `${out
