@@ -12,6 +12,7 @@ import { createClient } from '@redis/client';
 import { libraryVersions, machineInfo } from './lib/machine.ts';
 import { phaseProfiler } from './lib/profiler.ts';
 import { type PrivateRedis, startPrivateRedis } from './lib/redis-server.ts';
+import { brokersScenario } from './scenarios/brokers.ts';
 import { commandScenario } from './scenarios/command.ts';
 import { costScenario } from './scenarios/cost.ts';
 import { enqueueScenario } from './scenarios/enqueue.ts';
@@ -37,6 +38,7 @@ export const SCENARIOS: readonly Scenario[] = [
   commandScenario,
   sqliteScenario,
   resqueScenario,
+  brokersScenario,
 ];
 
 /** Defaults sized to finish in a few minutes on 2 cores; `--tasks N` scales them all. */
@@ -55,6 +57,7 @@ export function fullSizes(tasks = 20_000): Sizes {
     memoryTasks: part(0.5),
     commandTasks: part(0.05),
     sqliteTasks: part(0.25),
+    brokerTasks: part(0.25),
     capMs: 30_000,
   };
 }
@@ -72,6 +75,7 @@ export const SMOKE_SIZES: Sizes = {
   memoryTasks: 2000,
   commandTasks: 10,
   sqliteTasks: 100,
+  brokerTasks: 100,
   capMs: 8_000,
 };
 

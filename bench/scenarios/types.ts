@@ -36,6 +36,8 @@ export interface Sizes {
   readonly memoryTasks: number;
   readonly commandTasks: number;
   readonly sqliteTasks: number;
+  /** Pre-enqueued tasks per broker in the every-broker scenario. */
+  readonly brokerTasks: number;
   /** Upper bound on any one measurement; a capped measurement reports what it did. */
   readonly capMs: number;
 }

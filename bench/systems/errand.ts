@@ -20,12 +20,19 @@ export interface ErrandVariant {
   readonly results: boolean;
 }
 
-/** `config.url` may be any Errand broker URL (the SQLite scenario passes `sqlite:<file>`). */
+/**
+ * `config.url` may be any Errand broker URL (the SQLite scenario passes `sqlite:<file>`);
+ * `config.backend` is a result backend URL, for brokers with no store of their own (amqp, sqs).
+ */
 export async function createErrand(
-  config: SystemConfig,
+  config: SystemConfig & { readonly backend?: string },
   variant: ErrandVariant = { results: true },
 ): Promise<BenchSystem> {
-  const errand = new Errand({ broker: config.url, prefix: config.prefix });
+  const errand = new Errand({
+    broker: config.url,
+    prefix: config.prefix,
+    ...(config.backend === undefined ? {} : { backend: config.backend }),
+  });
   let hooks: WorkerHooks | undefined;
   const noop = errand.task(
     'noop',
