@@ -280,3 +280,23 @@ export function unavailableNotes(r: Results, scenario: string): string {
   );
   return [...notes].join('\n');
 }
+
+const BROKER_LABEL: Record<string, string> = {
+  memory: '`memory:`',
+  sqlite: '`sqlite:<file>`',
+  redis: '`redis://`',
+  amqp: '`amqp://` (RabbitMQ)',
+  sqs: '`sqs://` (fauxqs)',
+};
+
+/** Scenario 9: one row per broker (the case), Errand's tasks/s and worker CPU per task. */
+export function brokersTable(r: Results): string {
+  const rows = cases(r, 'brokers')
+    .filter((c) => stat(r, 'brokers', c, 'errand', 'tasksPerSec'))
+    .map((c) => [
+      BROKER_LABEL[c] ?? c,
+      fmtSummary(stat(r, 'brokers', c, 'errand', 'tasksPerSec')),
+      fmtSummary(stat(r, 'brokers', c, 'errand', 'workerCpuUsPerTask')),
+    ]);
+  return rows.length ? table(['broker', 'tasks/s', 'worker CPU µs per task'], rows) : '';
+}

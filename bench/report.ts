@@ -10,6 +10,7 @@ import { cases, fmtSummary, loadResults, type Results, stat, systemsIn } from '.
 import { barChartSvg } from './lib/chart.ts';
 import { METHOD } from './report-method.ts';
 import {
+  brokersTable,
   commandBreakdown,
   costTable,
   label,
@@ -219,6 +220,17 @@ export function renderMarkdown(r: Results, svgName: string, sources: readonly st
         )
       : '',
     unavailableNotes(r, 'resque'),
+    '',
+  );
+  out.push(
+    '## 9. Every broker at concurrency 10',
+    '',
+    'Errand (defaults, results stored) draining pre-enqueued no-op tasks with one worker at concurrency 10 on',
+    'each broker. Results are kept in the broker\'s own store; RabbitMQ and SQS have none, so theirs go to the',
+    'private Redis. Worker CPU counts everything in the benchmark process: for memory and SQLite that includes',
+    'the broker itself, for SQS the in-process fauxqs emulator (so it is not what a real SQS costs the worker).',
+    '',
+    [brokersTable(r), unavailableNotes(r, 'brokers')].filter(Boolean).join('\n\n'),
     '',
   );
   out.push(SHORTFALLS);

@@ -152,6 +152,24 @@ void describe('benchmark smoke run', () => {
     positive(find('sqlite', 'c10', 'errand-sqlite'), 'tasksPerSec');
   });
 
+  void it('measures Errand on every broker at concurrency 10, or says why a broker is unavailable', () => {
+    for (const broker of ['memory', 'sqlite', 'redis', 'amqp', 'sqs']) {
+      const lines = results.results.filter((r) => r.scenario === 'brokers' && r.case === broker);
+      assert.equal(lines.length, 1, `brokers/${broker}: expected one result line`);
+      const r = lines[0]!;
+      // memory, SQLite and the private Redis are always here; RabbitMQ and fauxqs may not be.
+      if (r.unavailable !== undefined && (broker === 'amqp' || broker === 'sqs')) {
+        assert.match(r.unavailable, /\S/, `${broker}: unavailable without a reason`);
+        continue;
+      }
+      assert.equal(r.unavailable, undefined, `${broker}: ${r.unavailable}`);
+      assert.equal(r.metrics.concurrency, 10, broker);
+      positive(r, 'tasksPerSec');
+      positive(r, 'workerCpuUsPerTask');
+      assert.equal(r.metrics.tasks, r.detail?.planned, `${broker} did not finish every task`);
+    }
+  });
+
   void it('measures command tasks in the daemon, or says why not when the daemon is absent', () => {
     const lines = results.results.filter((r) => r.scenario === 'command');
     assert.ok(lines.length > 0, 'no command scenario line');
@@ -174,11 +192,17 @@ void describe('benchmark smoke run', () => {
       '## 2. Processing',
       '## 3. Latency',
       '## 4. Redis cost',
+      '## 9. Every broker at concurrency 10',
       '## Method',
     ]) {
       assert.ok(md.includes(heading), `report lacks ${heading}`);
     }
     assert.doesNotMatch(md.split('## Targets')[1]!.split('##')[0]!, /not measured/);
+    const brokers = md.split('## 9. Every broker at concurrency 10')[1]!.split('\n## ')[0]!;
+    for (const row of ['`memory:`', '`sqlite:<file>`', '`redis://`']) {
+      const line = brokers.split('\n').find((l) => l.startsWith(`| ${row} | `));
+      assert.match(line ?? '', /^\| [^|]+ \| [\d,.]+ .*\| [\d,.]+/, `section 9 lacks a measured row for ${row}`);
+    }
     const svg = renderSvg(results);
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.match(svg.trimEnd(), /<\/svg>$/);
