@@ -226,7 +226,7 @@ export function renderMarkdown(r: Results, svgName: string, sources: readonly st
     '## 9. Every broker at concurrency 10',
     '',
     'Errand (defaults, results stored) draining pre-enqueued no-op tasks with one worker at concurrency 10 on',
-    'each broker. Results are kept in the broker\'s own store; RabbitMQ and SQS have none, so theirs go to the',
+    "each broker. Results are kept in the broker's own store; RabbitMQ and SQS have none, so theirs go to the",
     'private Redis. Worker CPU counts everything in the benchmark process: for memory and SQLite that includes',
     'the broker itself, for SQS the in-process fauxqs emulator (so it is not what a real SQS costs the worker).',
     '',

@@ -201,7 +201,11 @@ void describe('benchmark smoke run', () => {
     const brokers = md.split('## 9. Every broker at concurrency 10')[1]!.split('\n## ')[0]!;
     for (const row of ['`memory:`', '`sqlite:<file>`', '`redis://`']) {
       const line = brokers.split('\n').find((l) => l.startsWith(`| ${row} | `));
-      assert.match(line ?? '', /^\| [^|]+ \| [\d,.]+ .*\| [\d,.]+/, `section 9 lacks a measured row for ${row}`);
+      assert.match(
+        line ?? '',
+        /^\| [^|]+ \| [\d,.]+ .*\| [\d,.]+/,
+        `section 9 lacks a measured row for ${row}`,
+      );
     }
     const svg = renderSvg(results);
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

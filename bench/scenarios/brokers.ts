@@ -103,13 +103,9 @@ async function sqsTarget(ctx: ScenarioContext): Promise<Target> {
   process.env.AWS_ACCESS_KEY_ID ??= 'bench';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
   const port = await freePort();
-  const server = await reach(
-    'fauxqs',
-    startFauxqs({ port, host: '127.0.0.1', logger: false }),
-    (s) => {
-      s.stop().catch(() => {});
-    },
-  );
+  const server = await reach('fauxqs', startFauxqs({ port, host: '127.0.0.1', logger: false }), (s) => {
+    s.stop().catch(() => {});
+  });
   const endpoint = `http://127.0.0.1:${server.port}`;
   return {
     broker: `sqs://us-east-1/000000000000?endpoint=${encodeURIComponent(endpoint)}`,
@@ -122,7 +118,11 @@ async function sqsTarget(ctx: ScenarioContext): Promise<Target> {
 async function target(ctx: ScenarioContext, name: BrokerName, prefix: string): Promise<Target> {
   switch (name) {
     case 'memory':
-      return { broker: 'memory:', note: 'results in memory; the broker runs in this process', cleanup: async () => {} };
+      return {
+        broker: 'memory:',
+        note: 'results in memory; the broker runs in this process',
+        cleanup: async () => {},
+      };
     case 'sqlite': {
       const dir = mkdtempSync(join(tmpdir(), 'errand-bench-brokers-'));
       return {
@@ -133,7 +133,11 @@ async function target(ctx: ScenarioContext, name: BrokerName, prefix: string): P
     }
     case 'redis':
       await ctx.admin.flushAll();
-      return { broker: ctx.redis.url, note: 'results in Redis; Redis runs in its own process', cleanup: async () => {} };
+      return {
+        broker: ctx.redis.url,
+        note: 'results in Redis; Redis runs in its own process',
+        cleanup: async () => {},
+      };
     case 'amqp':
       return amqpTarget(ctx, prefix);
     case 'sqs':
