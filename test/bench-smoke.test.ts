@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadResults, type ResultLine, type Results } from '../bench/lib/aggregate.ts';
 import { renderMarkdown, renderSvg } from '../bench/report.ts';
+import { freePort } from './helpers.ts';
 
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
@@ -214,5 +215,52 @@ void describe('benchmark smoke run', () => {
       assert.ok(svg.includes(name), `chart lacks ${name}`);
     // Twelve bars at least: four systems at three concurrencies.
     assert.ok((svg.match(/<rect [^>]*><title>/g) ?? []).length >= 12);
+  });
+});
+
+void describe('benchmark brokers scenario without RabbitMQ', () => {
+  void it('reports RabbitMQ unavailable with the reason and still measures the other brokers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'errand-bench-brokers-'));
+    try {
+      const out = join(dir, 'brokers.jsonl');
+      // A port nobody listens on: the connection is refused at once.
+      const port = await freePort();
+      await run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'bench/run.ts',
+          '--smoke',
+          '--scenarios',
+          'brokers',
+          '--systems',
+          'errand',
+          '--out',
+          out,
+        ],
+        {
+          cwd: root,
+          timeout: 60_000,
+          maxBuffer: 10 * 1024 * 1024,
+          env: { ...process.env, ERRAND_BENCH_AMQP: `amqp://guest:guest@127.0.0.1:${port}` },
+        },
+      );
+      const lines = loadResults([out]).results;
+      assert.deepEqual(
+        lines.filter((r) => r.error).map((r) => r.error),
+        [],
+      );
+      const amqp = lines.filter((r) => r.case === 'amqp');
+      assert.equal(amqp.length, 1);
+      assert.match(amqp[0]!.unavailable ?? '', new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
+      assert.doesNotMatch(amqp[0]!.unavailable ?? '', /guest/, 'the reason must not carry the credentials');
+      for (const broker of ['memory', 'sqlite', 'redis']) {
+        const r = lines.find((x) => x.case === broker);
+        assert.ok(r && !r.unavailable && (r.metrics.tasksPerSec ?? 0) > 0, `${broker} not measured`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
