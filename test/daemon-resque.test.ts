@@ -198,6 +198,7 @@ void describe('[resque] in the daemon', () => {
       'errand.toml',
       `broker = "${REDIS_URL}"
 prefix = "${ns}errand"
+modules = ["${fixtures}/tasks.mjs"]
 shutdown_timeout = "30s"
 [resque]
 namespace = "${ns}"
@@ -247,8 +248,16 @@ program = "${fixtures}/resque-fail.sh"
       assert.ok(Array.isArray(entry.backtrace));
       assert.match(String(entry.worker), /^[^:]+:\d+-\d+:high,low$/);
       assert.match(String(entry.failed_at), /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d UTC$/);
-      await waitFor('the stats', async () => (await redis.get(`${ns}stat:failed`)) === '1');
-      assert.equal(await redis.get(`${ns}stat:processed`), '2');
+
+      // A task a module defines is served by its name too.
+      await rpush('low', '{"class":"js-fail","args":[]}');
+      const second = await waitFor(
+        'the module failure',
+        async () => (await redis.lRange(`${ns}failed`, 1, 1))[0],
+      );
+      assert.equal((JSON.parse(second) as { error: string }).error, 'js handler failed');
+      await waitFor('the stats', async () => (await redis.get(`${ns}stat:failed`)) === '2');
+      assert.equal(await redis.get(`${ns}stat:processed`), '3');
     } finally {
       assert.equal((await daemon.stop()).code, 0);
     }
