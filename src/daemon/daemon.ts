@@ -125,6 +125,8 @@ export class Daemon {
   private readonly opsServers: Listening[] = [];
   /** `[resque]`: the Resque worker, once started. */
   private resqueSection: ResqueSection | undefined;
+  /** Its start, which a stop waits for (a worker stopped mid-start would register after its stop). */
+  private resqueStarting: Promise<void> | undefined;
 
   constructor(
     /** Replaced by a successful reload(). */
@@ -207,10 +209,11 @@ export class Daemon {
   private async startResque(section: NonNullable<DaemonConfig['resque']>): Promise<void> {
     if (this.lifetime.signal.aborted) return;
     const s = new ResqueSection(this.errand, section, this.config.shutdownMs);
-    // Set before starting, so a stop arriving meanwhile stops it too.
-    this.resqueSection = s;
     this.listen(s.worker);
-    await s.start();
+    this.resqueStarting = s.start();
+    await this.resqueStarting;
+    // Set before a waiting shutdown resumes (it awaits a promise derived from resqueStarting).
+    this.resqueSection = s;
     this.log.info('Serving Resque jobs', {
       namespace: section.namespace,
       queues: section.queues,
@@ -446,6 +449,7 @@ export class Daemon {
     this.presenceAbort.abort();
     this.lifetime.abort();
     const closing = (async () => {
+      await this.resqueStarting?.catch(() => undefined);
       const all = [...this.workers, ...this.retired];
       await Promise.all([
         ...all.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })),
