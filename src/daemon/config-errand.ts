@@ -3,8 +3,15 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { BackoffSpec } from '../core/backoff.ts';
 import { isLoopback, parseAddress } from '../ops/http.ts';
+import { parseQueues } from '../resque/queues.ts';
 import { isPlainObject, type Plain, type Reader } from './config-reader.ts';
-import { type CommandTaskConfig, type DaemonConfig, DEFAULTS, type StatsConfig } from './config-types.ts';
+import {
+  type CommandTaskConfig,
+  type DaemonConfig,
+  DEFAULTS,
+  type ResqueSectionConfig,
+  type StatsConfig,
+} from './config-types.ts';
 import { isTypeScript, typeScriptProblem } from './modules.ts';
 import { resolveFrom } from './paths.ts';
 
@@ -25,6 +32,7 @@ const TOP_KEYS = [
   'metrics',
   'dashboard',
   'tasks',
+  'resque',
 ] as const;
 
 const TASK_KEYS = [
@@ -43,6 +51,12 @@ const TASK_KEYS = [
   'max_output',
   'failure',
 ] as const;
+
+/** A `[[resque.jobs]]` entry is a command task named by its class; the Resque worker sets queues and concurrency. */
+const RESQUE_JOB_KEYS = [
+  'class',
+  ...TASK_KEYS.filter((k) => k !== 'name' && k !== 'queue' && k !== 'concurrency'),
+];
 
 export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reader): DaemonConfig {
   r.unknownKeys(raw, '', TOP_KEYS, false);
@@ -94,6 +108,7 @@ export function readErrandConfig(raw: Plain, file: string, dir: string, r: Reade
     leaseMs: r.duration(raw, '', 'lease', true) ?? DEFAULTS.leaseMs,
     shutdownMs: r.duration(raw, '', 'shutdown_timeout', false) ?? DEFAULTS.shutdownMs,
     storeResults: true,
+    resque: readResque(raw, dir, tasks, r),
     warnings: r.warnings,
   };
 }
@@ -159,11 +174,27 @@ const brokerRelativeTo = (dir: string, url: string): string =>
 export const resolveProgram = (dir: string, program: string): string =>
   program.includes('/') ? resolveFrom(dir, program) : program;
 
-function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTaskConfig | undefined {
+/** `[[tasks]]` entries are named by `name`; `[[resque.jobs]]` entries by the Resque `class` they serve. */
+type TaskKind = 'task' | 'resque-job';
+
+function readTask(
+  t: unknown,
+  base: string,
+  dir: string,
+  r: Reader,
+  kind: TaskKind = 'task',
+): CommandTaskConfig | undefined {
   if (!isPlainObject(t)) return r.problem(base, 'must be a table', t);
-  r.unknownKeys(t, base, TASK_KEYS, false);
-  const name = r.string(t, base, 'name');
-  if (!name) r.problem(`${base}.name`, 'is required (the task type messages carry)');
+  r.unknownKeys(t, base, kind === 'task' ? TASK_KEYS : RESQUE_JOB_KEYS, false);
+  const nameKey = kind === 'task' ? 'name' : 'class';
+  const name = r.string(t, base, nameKey);
+  if (!name)
+    r.problem(
+      `${base}.${nameKey}`,
+      kind === 'task'
+        ? 'is required (the task type messages carry)'
+        : 'is required (the Resque class it serves)',
+    );
   const command = r.stringArray(t, base, 'command');
   let program = r.string(t, base, 'program');
   let args = r.stringArray(t, base, 'args') ?? [];
@@ -179,11 +210,13 @@ function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTask
   const backoff = readBackoff(t, base, r);
   const failure = r.oneOf(t, base, 'failure', ['exit-code', 'gordon'] as const) ?? 'exit-code';
   // Every key is checked before giving up on the task, so one run reports every problem.
-  const queue = r.string(t, base, 'queue');
+  const queue = kind === 'task' ? r.string(t, base, 'queue') : undefined;
   const env = r.stringMap(t, base, 'env') ?? {};
   const timeoutMs = r.duration(t, base, 'timeout', true);
   const killGraceMs = r.duration(t, base, 'kill_grace', false) ?? DEFAULTS.killGraceMs;
-  const concurrency = r.number(t, base, 'concurrency', { int: true, min: 1 }) ?? DEFAULTS.concurrency;
+  const concurrency =
+    (kind === 'task' ? r.number(t, base, 'concurrency', { int: true, min: 1 }) : undefined) ??
+    DEFAULTS.concurrency;
   const retries = r.number(t, base, 'retries', { int: true, min: 0 }) ?? 0;
   const maxOutputBytes = r.number(t, base, 'max_output', { int: true, min: 0 }) ?? DEFAULTS.maxOutputBytes;
   if (!name || !program) return undefined;
@@ -204,6 +237,53 @@ function readTask(t: unknown, base: string, dir: string, r: Reader): CommandTask
     failure,
     failedTtlSec: 0,
   };
+}
+
+/** `[resque]`: a Resque worker on the broker's Redis; `[[resque.jobs]]` serve classes with commands. */
+function readResque(
+  raw: Plain,
+  dir: string,
+  tasks: readonly CommandTaskConfig[],
+  r: Reader,
+): ResqueSectionConfig | undefined {
+  const s = r.table(raw, '', 'resque');
+  if (!s) return undefined;
+  r.unknownKeys(s, 'resque', ['namespace', 'queues', 'concurrency', 'interval', 'jobs'], false);
+  const namespace = r.string(s, 'resque', 'namespace') ?? 'resque:';
+  const queues = r.string(s, 'resque', 'queues');
+  if (queues === undefined) r.problem('resque.queues', 'is required ("q1,q2", or weighted "high=2,low=1")');
+  else {
+    try {
+      if (parseQueues('resque.queues', queues).names.length === 0)
+        r.problem('resque.queues', 'names no queue', queues);
+    } catch (err) {
+      r.problems.push((err as Error).message);
+    }
+  }
+  const concurrency = r.number(s, 'resque', 'concurrency', { int: true, min: 1 }) ?? 25;
+  const intervalMs = r.duration(s, 'resque', 'interval', false) ?? 5000;
+  const jobs: CommandTaskConfig[] = [];
+  const rawJobs = s.jobs;
+  if (rawJobs !== undefined && !Array.isArray(rawJobs)) {
+    r.problem('resque.jobs', 'must be an array of tables ([[resque.jobs]] in TOML)', rawJobs);
+  } else if (rawJobs) {
+    const taskNames = new Set(tasks.map((t) => t.name));
+    const seen = new Set<string>();
+    for (const [i, j] of (rawJobs as unknown[]).entries()) {
+      const job = readTask(j, `resque.jobs[${i}]`, dir, r, 'resque-job');
+      if (!job) continue;
+      if (seen.has(job.name)) r.problem(`resque.jobs[${i}].class`, `duplicate class "${job.name}"`);
+      // One task name, one handler: a [[tasks]] type of this name already serves the class.
+      if (taskNames.has(job.name))
+        r.problem(
+          `resque.jobs[${i}].class`,
+          `"${job.name}" is also a [[tasks]] name; that task already serves Resque jobs of this class (remove one of them)`,
+        );
+      seen.add(job.name);
+      jobs.push(job);
+    }
+  }
+  return { namespace, queues: queues ?? '', concurrency, intervalMs, jobs };
 }
 
 function readBackoff(t: Plain, base: string, r: Reader): BackoffSpec | undefined {

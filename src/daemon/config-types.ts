@@ -57,6 +57,19 @@ export interface ErrorScriptConfig {
   readonly mode: 'file' | 'argv';
 }
 
+/** errand.toml `[resque]`: a Resque worker (src/resque) on the broker's Redis, beside the queue workers. */
+export interface ResqueSectionConfig {
+  /** Resque's key prefix, verbatim (default "resque:"). */
+  readonly namespace: string;
+  /** goworker's spec: "q1,q2" or weighted "high=2,low=1". */
+  readonly queues: string;
+  readonly concurrency: number;
+  /** The idle wait when every queue is empty. */
+  readonly intervalMs: number;
+  /** `[[resque.jobs]]`: classes served by a command (each entry's `name` is the class). */
+  readonly jobs: readonly CommandTaskConfig[];
+}
+
 export interface DaemonConfig {
   readonly flavour: Flavour;
   /** Absolute path of the file the config was read from. */
@@ -87,6 +100,8 @@ export interface DaemonConfig {
   readonly shutdownMs: number;
   /** Record task states and results (Errand's format: yes; Gordon/Goophry: only with `results = true`). */
   readonly storeResults: boolean;
+  /** `[resque]` (Errand's format only). */
+  readonly resque?: ResqueSectionConfig | undefined;
   /** Accepted keys that do nothing in Errand (documented as superseded), and ignored unknown keys. */
   readonly warnings: readonly string[];
 }

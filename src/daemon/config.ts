@@ -78,6 +78,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       broker,
     );
   }
+  // Resque's keys live in Redis: the section runs on the broker's.
+  if (config.resque && !/^rediss?:\/\//.test(broker))
+    reader.problem(
+      'resque',
+      'needs a redis:// or rediss:// broker (Resque keeps its queues in Redis)',
+      broker,
+    );
   const backend = config.backend;
   if (backend && !isKnownBackendUrl(backend)) {
     reader.problem(
@@ -124,7 +131,7 @@ export function programProblem(program: string, env: NodeJS.ProcessEnv = process
  */
 export function programProblems(config: DaemonConfig, env: NodeJS.ProcessEnv = process.env): string[] {
   const problems: string[] = [];
-  for (const t of config.tasks) {
+  for (const t of [...config.tasks, ...(config.resque?.jobs ?? [])]) {
     const problem = programProblem(t.program, env);
     if (problem) problems.push(`${t.programKey ?? `task "${t.name}"`}: ${problem}`);
   }

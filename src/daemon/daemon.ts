@@ -24,6 +24,7 @@ import { goJson, internalErrorText, malformedText, taskFailedText } from './noti
 import { startOpsServers } from './ops-servers.ts';
 import { runPresence } from './presence.ts';
 import { planReload } from './reload.ts';
+import { ResqueSection, registerResqueJobs } from './resque-section.ts';
 import { SideRedis } from './side-redis.ts';
 import { type StatsServer, startStatsServer, TaskCounter } from './stats-server.ts';
 import { type TaskLog, taskLog } from './task-log.ts';
@@ -122,6 +123,10 @@ export class Daemon {
   private readonly retiring = new Set<Promise<void>>();
   private readonly retired = new Set<Worker>();
   private readonly opsServers: Listening[] = [];
+  /** `[resque]`: the Resque worker, once started. */
+  private resqueSection: ResqueSection | undefined;
+  /** Its start, which a stop waits for (a worker stopped mid-start would register after its stop). */
+  private resqueStarting: Promise<void> | undefined;
 
   constructor(
     /** Replaced by a successful reload(). */
@@ -129,7 +134,7 @@ export class Daemon {
     private readonly log: Logger,
   ) {
     this.errand = errandFor(config, log);
-    this.counter = new TaskCounter(config.tasks.map((t) => t.name));
+    this.counter = new TaskCounter([...config.tasks, ...(config.resque?.jobs ?? [])].map((t) => t.name));
     this.notifier = new ErrorNotifier(config.errorScript, config.tempDir, log, this.pipes);
     this.tasks = taskLog(log);
     for (const t of config.tasks) this.byQueue.set(t.queue, t);
@@ -143,7 +148,7 @@ export class Daemon {
     const plan = new Map<string, number>();
     for (const t of this.config.tasks) plan.set(t.queue, (plan.get(t.queue) ?? 0) + t.concurrency);
     if (this.config.modules.length > 0) {
-      const commandNames = new Set(this.config.tasks.map((t) => t.name));
+      const commandNames = this.commandNames();
       const queues = new Set(this.config.moduleQueues);
       for (const name of this.errand.runtime.taskNames()) {
         const def = this.errand.runtime.definition(name);
@@ -158,6 +163,7 @@ export class Daemon {
     const { config, log } = this;
     for (const w of config.warnings) log.info(`config: ${w}`);
     registerCommandTasks(this.errand, config, this.hooks);
+    if (config.resque) registerResqueJobs(this.errand, config.resque, this.hooks);
     await loadModules(this.errand, config.modules, dirname(config.file));
     for (const name of this.moduleTaskNames()) this.counter.add(name);
     if (config.stats) {
@@ -191,10 +197,27 @@ export class Daemon {
     this.startSweeper();
     // Only once the broker has answered: a daemon that cannot reach it is not up.
     if (!(await this.reachBroker())) return;
+    if (config.resque) await this.startResque(config.resque);
     log.info('Up and waiting for tasks', {
       config: config.file,
       flavour: config.flavour,
       types: this.errand.runtime.taskNames().join(','),
+    });
+  }
+
+  /** `[resque]`: started once Redis answers (its registration needs Redis). */
+  private async startResque(section: NonNullable<DaemonConfig['resque']>): Promise<void> {
+    if (this.lifetime.signal.aborted) return;
+    const s = new ResqueSection(this.errand, section, this.config.shutdownMs);
+    this.listen(s.worker);
+    this.resqueStarting = s.start();
+    await this.resqueStarting;
+    // Set before a waiting shutdown resumes (it awaits a promise derived from resqueStarting).
+    this.resqueSection = s;
+    this.log.info('Serving Resque jobs', {
+      namespace: section.namespace,
+      queues: section.queues,
+      concurrency: section.concurrency,
     });
   }
 
@@ -274,8 +297,13 @@ export class Daemon {
 
   /** Task types defined by modules (not command types). */
   private moduleTaskNames(): string[] {
-    const commandNames = new Set(this.config.tasks.map((t) => t.name));
+    const commandNames = this.commandNames();
     return this.errand.runtime.taskNames().filter((n) => !commandNames.has(n));
+  }
+
+  /** Task names served by commands: `[[tasks]]` types and `[[resque.jobs]]` classes. */
+  private commandNames(): Set<string> {
+    return new Set([...this.config.tasks, ...(this.config.resque?.jobs ?? [])].map((t) => t.name));
   }
 
   /** Waits until the broker answers (retrying with backoff); false when the daemon stopped first. */
@@ -325,10 +353,10 @@ export class Daemon {
     },
   };
 
-  private listen(worker: Worker): void {
+  private listen(worker: Pick<Worker, 'on'>): void {
     // Module tasks have no start hook: each attempt is counted for the stats when it ends.
     const countModuleTask = (e: TaskEventBase): void => {
-      if (!this.config.tasks.some((t) => t.name === e.task)) this.counter.started(e.task);
+      if (!this.commandNames().has(e.task)) this.counter.started(e.task);
     };
     worker.on('completed', (e) => {
       countModuleTask(e);
@@ -403,7 +431,8 @@ export class Daemon {
 
   /** Tasks running now, across workers. */
   get running(): number {
-    return [...this.workers, ...this.retired].reduce((n, w) => n + w.active, 0);
+    const queued = [...this.workers, ...this.retired].reduce((n, w) => n + w.active, 0);
+    return queued + (this.resqueSection?.worker.active ?? 0);
   }
 
   /**
@@ -420,8 +449,12 @@ export class Daemon {
     this.presenceAbort.abort();
     this.lifetime.abort();
     const closing = (async () => {
+      await this.resqueStarting?.catch(() => undefined);
       const all = [...this.workers, ...this.retired];
-      await Promise.all(all.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })));
+      await Promise.all([
+        ...all.map((w) => w.stop({ timeoutMs: this.config.shutdownMs })),
+        this.resqueSection?.stop(this.config.shutdownMs),
+      ]);
       this.log.debug('Finished task workers');
       await Promise.all(this.opsServers.map((s) => s.close().catch(() => undefined)));
       await this.errand.close();
@@ -461,6 +494,9 @@ export class Daemon {
     this.log.warn('Stopping now', { running: this.running });
     // Skip the drain wait: abort running tasks and hand their leases back.
     for (const w of [...this.workers, ...this.retired]) void w.stop({ timeoutMs: 0 });
+    this.resqueSection
+      ?.stop(0)
+      .catch((err: unknown) => this.log.error('stopping resque', { error: String(err) }));
     // Let the workers mark the tasks released before their children die.
     setImmediate(() => {
       for (const pid of this.children.values()) killGroup(pid, 'SIGKILL');

@@ -31,6 +31,7 @@ const FIXED: ReadonlyArray<keyof DaemonConfig> = [
   'leaseMs',
   'shutdownMs',
   'storeResults',
+  'resque',
 ];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

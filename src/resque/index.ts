@@ -38,6 +38,7 @@ export class Resque {
   private readonly connection: RedisConnection;
   private readonly workers = new Set<ResqueWorker>();
   private closing: Promise<void> | undefined;
+  private releasing: Promise<void> | undefined;
 
   constructor(
     private readonly errand: Errand,
@@ -134,11 +135,19 @@ export class Resque {
   /** Stop this Resque's workers, close its connection and the Errand. Safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.workers].map((w) => w.stop()));
-      await this.connection.release();
+      await this.release();
       await this.errand.close();
     })();
     return this.closing;
+  }
+
+  /** Stop this Resque's workers and close its connection, leaving the Errand open (for a host that owns it, as the daemon does). */
+  release(): Promise<void> {
+    this.releasing ??= (async () => {
+      await Promise.all([...this.workers].map((w) => w.stop()));
+      await this.connection.release();
+    })();
+    return this.releasing;
   }
 
   private job(
