@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { Errand } from '../../src/index.ts';
 import { AMQP_URL, deleteAmqpQueues } from '../amqp-helpers.ts';
 import { REDIS_URL, tempDir, uniquePrefix } from '../helpers.ts';
-import { killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+import { checkKillLoop, killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
 
 /** Unacknowledged deliveries of a queue, as RabbitMQ counts them (the broker's stats cannot). */
 function unacked(queue: string): number {
@@ -72,25 +72,7 @@ describe('RabbitMQ faults', () => {
     });
     await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
-    const runs = lines(...files);
-    const unique = new Set(runs);
-    const figures = {
-      tasks: total,
-      kills: fleet.kills,
-      runs: runs.length,
-      lost: ids.filter((id) => !unique.has(id)).length,
-      duplicates: runs.length - unique.size,
-      bound: fleet.kills * concurrency,
-      seconds: Math.round((Date.now() - started) / 1000),
-      leasedAtKills: fleet.leasedAtKills,
-    };
-    report('amqp-sigkill-loop', figures);
-    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
-    assert.equal(figures.lost, 0, 'no task lost');
-    assert.ok(
-      figures.duplicates <= figures.bound,
-      `${figures.duplicates} duplicates, at most ${figures.bound} in flight`,
-    );
+    checkKillLoop('amqp-sigkill-loop', { expected: ids, runs: lines(...files), fleet, concurrency, started });
     // RabbitMQ's own unacknowledged count is refreshed every few seconds: wait for it to show 0.
     await waitFor('no unacknowledged deliveries', 20_000, () => unacked(`${prefix}.default`) === 0);
     const stats = await producer.stats();

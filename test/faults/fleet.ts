@@ -2,6 +2,7 @@
  * Helpers of the fault suite: worker processes that record every run in a file (synchronously,
  * so a record survives SIGKILL), a kill loop over them, and the figures a run reports.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -140,4 +141,40 @@ export interface Figures {
 export function report(name: string, figures: Figures): void {
   // One line per run, grep-able from the test output: the figures quoted in docs/reliability.md.
   console.log(`FAULT-FIGURES ${name} ${JSON.stringify(figures)}`);
+}
+
+/**
+ * The verdict of a kill loop, the same for every broker: every expected task ran at least once,
+ * duplicates stay within what the kills could have held in flight, and the kills landed mid-run.
+ * Reports the figures (see `report`) and returns them.
+ */
+export function checkKillLoop<T>(
+  name: string,
+  run: {
+    readonly expected: readonly T[];
+    readonly runs: readonly T[];
+    readonly fleet: { readonly kills: number; readonly leasedAtKills: number };
+    readonly concurrency: number;
+    readonly started: number;
+  },
+): Figures {
+  const unique = new Set(run.runs);
+  const figures = {
+    tasks: run.expected.length,
+    kills: run.fleet.kills,
+    runs: run.runs.length,
+    lost: run.expected.filter((t) => !unique.has(t)).length,
+    duplicates: run.runs.length - unique.size,
+    bound: run.fleet.kills * run.concurrency,
+    seconds: Math.round((Date.now() - run.started) / 1000),
+    leasedAtKills: run.fleet.leasedAtKills,
+  };
+  report(name, figures);
+  assert.ok(run.fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
+  assert.equal(figures.lost, 0, 'no task lost');
+  assert.ok(
+    figures.duplicates <= figures.bound,
+    `${figures.duplicates} duplicates, at most ${figures.bound} were in flight`,
+  );
+  return figures;
 }

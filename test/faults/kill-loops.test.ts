@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Errand } from '../../src/index.ts';
 import { startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
-import { killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+import { checkKillLoop, killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
 
 const isEmpty = (s: { waiting: number; delayed: number; leased: number; dead: number }): boolean =>
   s.waiting + s.delayed + s.leased + s.dead === 0;
@@ -56,27 +56,13 @@ describe('SIGKILL loops', () => {
     // What killed workers held (some of it finished, unacknowledged) comes back when its lease expires.
     await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
-    const runs = lines(...files);
-    const unique = new Set(runs);
-    const lost = ids.filter((id) => !unique.has(id)).length;
-    const duplicates = runs.length - unique.size;
-    const figures = {
-      tasks: total,
-      kills: fleet.kills,
-      runs: runs.length,
-      lost,
-      duplicates,
-      bound: fleet.kills * concurrency,
-      seconds: Math.round((Date.now() - started) / 1000),
-      leasedAtKills: fleet.leasedAtKills,
-    };
-    report('redis-sigkill-loop', figures);
-    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
-    assert.equal(lost, 0, 'no task lost');
-    assert.ok(
-      duplicates <= figures.bound,
-      `${duplicates} duplicates, at most ${figures.bound} were in flight`,
-    );
+    checkKillLoop('redis-sigkill-loop', {
+      expected: ids,
+      runs: lines(...files),
+      fleet,
+      concurrency,
+      started,
+    });
     const stats = await producer.stats();
     assert.deepEqual(
       [stats.waiting, stats.delayed, stats.leased, stats.dead],
@@ -118,27 +104,13 @@ describe('SIGKILL loops', () => {
     await waitFor('every task to finish', 120_000, () => finished().size >= total);
     await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
-    const runs = lines(...logs).map((l) => Number(l.split(' ')[0]));
-    const unique = new Set(runs);
-    const lost = Array.from({ length: total }, (_, i) => i).filter((n) => !unique.has(n)).length;
-    const duplicates = runs.length - unique.size;
-    const figures = {
-      tasks: total,
-      kills: fleet.kills,
-      runs: runs.length,
-      lost,
-      duplicates,
-      bound: fleet.kills * concurrency,
-      seconds: Math.round((Date.now() - started) / 1000),
-      leasedAtKills: fleet.leasedAtKills,
-    };
-    report('sqlite-sigkill-loop', figures);
-    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
-    assert.equal(lost, 0, 'no task lost');
-    assert.ok(
-      duplicates <= figures.bound,
-      `${duplicates} duplicates, at most ${figures.bound} were in flight`,
-    );
+    checkKillLoop('sqlite-sigkill-loop', {
+      expected: Array.from({ length: total }, (_, i) => i),
+      runs: lines(...logs).map((l) => Number(l.split(' ')[0])),
+      fleet,
+      concurrency,
+      started,
+    });
     const stats = await producer.stats();
     assert.deepEqual(
       [stats.waiting, stats.delayed, stats.leased, stats.dead],

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { Errand } from '../../src/index.ts';
 import { REDIS_URL, tempDir, uniquePrefix } from '../helpers.ts';
 import { startLocalSqs } from '../sqs-helpers.ts';
-import { killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+import { checkKillLoop, killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
 
 describe('SQS faults', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -59,25 +59,7 @@ describe('SQS faults', () => {
     });
     await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
-    const runs = lines(...files);
-    const unique = new Set(runs);
-    const figures = {
-      tasks: total,
-      kills: fleet.kills,
-      runs: runs.length,
-      lost: ids.filter((id) => !unique.has(id)).length,
-      duplicates: runs.length - unique.size,
-      bound: fleet.kills * concurrency,
-      seconds: Math.round((Date.now() - started) / 1000),
-      leasedAtKills: fleet.leasedAtKills,
-    };
-    report('sqs-sigkill-loop', figures);
-    assert.ok(fleet.leasedAtKills > 0, 'the kills landed while tasks were leased');
-    assert.equal(figures.lost, 0, 'no task lost');
-    assert.ok(
-      figures.duplicates <= figures.bound,
-      `${figures.duplicates} duplicates, at most ${figures.bound} in flight`,
-    );
+    checkKillLoop('sqs-sigkill-loop', { expected: ids, runs: lines(...files), fleet, concurrency, started });
     await waitFor('the queue to empty', 30_000, async () => {
       const s = await producer.stats();
       return s.waiting + s.leased + s.dead === 0;
