@@ -92,6 +92,9 @@ try {
 await errand.close();
 EOF
 node no-client.mjs | grep -q 'npm install @redis/client' || fail "a redis:// broker without @redis/client does not say what to install: $(node no-client.mjs)"
+# The CLI's side connection (status, failed) says the same.
+out=$(node_modules/.bin/errand status -b redis://127.0.0.1:1 2>&1 || true)
+echo "$out" | grep -q 'npm install @redis/client' || fail "errand status without @redis/client does not say what to install: $out"
 
 step "install @redis/client, tsx, typescript (the versions Errand is tested with)"
 v() { node -p "require('$repo/package.json').devDependencies['$1']"; }

@@ -6,6 +6,8 @@
  */
 import type { createClient } from '@redis/client';
 import { sleep } from '../core/clock.ts';
+import { ErrandConfigError } from '../core/errors.ts';
+import { isMissingPackage, MISSING_REDIS_CLIENT } from '../core/redis-loader.ts';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -24,7 +26,11 @@ export class SideRedis {
   private connect(): Promise<Client> {
     this.connecting ??= (async () => {
       if (!this.client) {
-        const redis = await import('@redis/client');
+        const redis = await import('@redis/client').catch((err: unknown) => {
+          throw isMissingPackage(err, '@redis/client')
+            ? new ErrandConfigError('broker', MISSING_REDIS_CLIENT)
+            : err;
+        });
         this.client = redis.createClient({
           url: this.url,
           disableOfflineQueue: true,
