@@ -9,7 +9,7 @@ import { CommandFailed } from './context.ts';
 import { dashboardCommand, dashboardHelp } from './dashboard.ts';
 import { failedCommand, failedHelp } from './failed.ts';
 import { pauseCommand, pauseHelp, resumeCommand } from './pause.ts';
-import { resqueCommand, resqueHelp } from './resque.ts';
+import { resqueHelp } from './resque-help.ts';
 import { sendCommand, sendHelp } from './send.ts';
 import { statusCommand, statusHelp } from './status.ts';
 import { tasksCommand, tasksHelp } from './tasks.ts';
@@ -39,7 +39,11 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   send: { run: sendCommand, help: sendHelp },
   status: { run: statusCommand, help: statusHelp },
   failed: { run: failedCommand, help: failedHelp },
-  resque: { run: resqueCommand, help: resqueHelp },
+  // Loaded on use: Resque mode needs @redis/client, an optional peer dependency.
+  resque: {
+    run: async (argv, io) => (await import('./resque.ts')).resqueCommand(argv, io),
+    help: resqueHelp,
+  },
   tasks: { run: tasksCommand, help: tasksHelp },
   cancel: { run: cancelCommand, help: cancelHelp },
   pause: { run: pauseCommand, help: pauseHelp },

@@ -208,7 +208,8 @@ export class Daemon {
   /** `[resque]`: started once Redis answers (its registration needs Redis). */
   private async startResque(section: NonNullable<DaemonConfig['resque']>): Promise<void> {
     if (this.lifetime.signal.aborted) return;
-    const s = new ResqueSection(this.errand, section, this.config.shutdownMs);
+    const s = await ResqueSection.create(this.errand, section, this.config.shutdownMs);
+    if (this.lifetime.signal.aborted) return;
     this.listen(s.worker);
     this.resqueStarting = s.start();
     await this.resqueStarting;

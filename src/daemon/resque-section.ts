@@ -4,7 +4,7 @@
  * `[[tasks]]` entry); tasks the modules define are served by their names too.
  */
 import type { Errand } from '../core/errand.ts';
-import { type Resque, resque } from '../resque/index.ts';
+import type { Resque } from '../resque/index.ts';
 import type { ResqueWorker } from '../resque/worker.ts';
 import { type CommandHooks, commandHandler } from './command-task.ts';
 import type { ResqueSectionConfig } from './config-types.ts';
@@ -27,8 +27,18 @@ export class ResqueSection {
   readonly worker: ResqueWorker;
   private readonly resque: Resque;
 
-  constructor(errand: Errand, section: ResqueSectionConfig, shutdownMs: number) {
-    this.resque = resque(errand, { namespace: section.namespace });
+  /** Loads src/resque (and with it @redis/client) only when a config has a `[resque]` section. */
+  static async create(
+    errand: Errand,
+    section: ResqueSectionConfig,
+    shutdownMs: number,
+  ): Promise<ResqueSection> {
+    const { resque } = await import('../resque/index.ts');
+    return new ResqueSection(resque(errand, { namespace: section.namespace }), section, shutdownMs);
+  }
+
+  private constructor(resque: Resque, section: ResqueSectionConfig, shutdownMs: number) {
+    this.resque = resque;
     this.worker = this.resque.worker({
       queues: section.queues,
       concurrency: section.concurrency,
