@@ -42,6 +42,7 @@ import type {
   SettleResult,
 } from '../../core/port.ts';
 import { checkEntries, checkedBatch, checkLease, checkReserve } from '../checks.ts';
+import { sqsCapabilities } from './capabilities.ts';
 import { DEDUPE_ATTRIBUTE, deduplicationId, fifoEntry } from './fifo.ts';
 
 const MAX_DELAY_S = 900;
@@ -90,42 +91,6 @@ export class SqsBroker implements Broker {
   readonly capabilities: BrokerCapabilities;
   private readonly fifo: boolean;
 
-  private static capabilitiesFor(fifo: boolean): BrokerCapabilities {
-    const base = SqsBroker.STANDARD_CAPABILITIES;
-    if (!fifo) return base;
-    return {
-      ...base,
-      absent: {
-        ...base.absent,
-        dedupe:
-          'a FIFO queue drops a send whose deduplication id (the task id) it saw in the last 5 minutes only, not for dedupeTtlMs, and does not say which sends it dropped',
-        msPrecision:
-          'SQS visibility timeouts are whole seconds, and a delayed message reaches the FIFO queue only when a reserve forwards it (about a second late when a worker waits)',
-      },
-    };
-  }
-
-  private static readonly STANDARD_CAPABILITIES: BrokerCapabilities = {
-    shared: true,
-    durable: true,
-    absent: {
-      deadLetterBrowsing:
-        'dead letters are messages in the SQS queue <prefix>-<queue>-dead; SQS cannot list or take them by key (receive them, or redrive them in the console); purging all of them works',
-      exactStats: 'SQS reports approximate counts (ApproximateNumberOfMessages…)',
-      delayedCounts: 'SQS does not say when the next delayed message is due',
-      dedupe:
-        'standard SQS queues keep no idempotency keys; every message sent is queued (?fifo=1 deduplicates for 5 minutes)',
-      injectedClock: "visibility timeouts and delays run on the SQS server's clock, not the caller's `now`",
-      uncountedRelease: 'SQS counts every receive (ApproximateReceiveCount), a handed-back one too',
-      immediateRelease:
-        'a long poll the stopping worker abandoned may still be open at SQS and take a handed-back message for 2 s',
-      msPrecision:
-        'SQS visibility timeouts and DelaySeconds are whole seconds (rounded up), and a standard queue does not keep order',
-      largeMessages:
-        'SQS refuses a message over 1 MiB (256 KiB on accounts before 2025): send() fails with the limit',
-    },
-  };
-
   private readonly urls = new Map<string, Promise<QueueUrls>>();
   /** Messages a long poll received, kept (leased) for the next reserve of their queue. */
   private readonly received = new Map<string, Message[]>();
@@ -138,7 +103,7 @@ export class SqsBroker implements Broker {
     private readonly options: SqsBrokerOptions,
   ) {
     this.fifo = options.fifo === true;
-    this.capabilities = SqsBroker.capabilitiesFor(this.fifo);
+    this.capabilities = sqsCapabilities(this.fifo);
   }
 
   /** The SQS name of a queue: letters, digits, "-" and "_" only, at most 80 characters. */
