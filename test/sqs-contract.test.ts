@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
 import { openSqs } from '../src/brokers/sqs/index.ts';
 import { Errand } from '../src/index.ts';
@@ -113,6 +114,40 @@ describe('sqs specifics', () => {
         0,
       );
     } finally {
+      await broker.close();
+    }
+  });
+
+  it('a base64 body back early from a long delay is sent on with its body intact', async () => {
+    // SQS hands a message over 15 minutes back early; simulated here with a due time 2.5 s ahead.
+    const prefix = uniquePrefix('sqsearly');
+    const broker = openSqs(local().url, { prefix, maxDeliveries: 5 });
+    const client = new SQSClient({ region: 'us-east-1', endpoint: local().endpoint });
+    try {
+      await broker.stats('q'); // creates the queues
+      const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: `${prefix}-q` }));
+      const body = 'control \u0001 character';
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: Buffer.from(body).toString('base64'),
+          MessageAttributes: {
+            'errand-encoding': { DataType: 'String', StringValue: 'base64' },
+            'errand-due-at': { DataType: 'Number', StringValue: String(Date.now() + 2500) },
+          },
+        }),
+      );
+      const request = () => ({ max: 1, leaseMs: 30_000, maxDeliveries: 5, now: Date.now() });
+      assert.equal((await broker.reserve('q', request())).messages.length, 0, 'early: sent on');
+      const started = Date.now();
+      let got: string[] = [];
+      while (got.length === 0 && Date.now() - started < 15_000) {
+        got = (await broker.reserve('q', request())).messages.map((m) => m.body);
+        if (got.length === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.deepEqual(got, [body]);
+    } finally {
+      client.destroy();
       await broker.close();
     }
   });

@@ -10,6 +10,9 @@
  *   15 minutes at a time, each time it comes back early.
  * - A retry or dead letter is a send, then the delete of the original: a process that dies between
  *   the two leaves both (the task runs again; never lost).
+ * - With `fifo`, the queues are FIFO (`<prefix>-<queue>.fifo`, ordered per Errand queue, sends
+ *   deduplicated for 5 minutes); delayed messages wait in the standard queue `<prefix>-<queue>-delay`
+ *   and a reserve forwards those that are due (FIFO queues refuse per-message delays).
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -39,6 +42,8 @@ import type {
   SettleResult,
 } from '../../core/port.ts';
 import { checkEntries, checkedBatch, checkLease, checkReserve } from '../checks.ts';
+import { sqsCapabilities } from './capabilities.ts';
+import { DEDUPE_ATTRIBUTE, deduplicationId, fifoEntry } from './fifo.ts';
 
 const MAX_DELAY_S = 900;
 const BATCH = 10;
@@ -59,7 +64,21 @@ export interface SqsBrokerOptions {
   readonly maxDeliveries: number;
   /** For messages: which SQS (region, endpoint). */
   readonly where: string;
+  /** FIFO queues: per-queue order and 5-minute deduplication of sends (see fifo.ts). */
+  readonly fifo?: boolean;
 }
+
+interface QueueUrls {
+  readonly url: string;
+  readonly dead: string;
+  /** FIFO only: the standard queue where delayed messages wait until due. */
+  readonly delay?: string;
+}
+
+/** Visibility of delayed messages a reserve takes from the delay queue while it forwards them. */
+const FORWARD_VISIBILITY_S = 30;
+/** A FIFO worker's wait polls at most this long, so that due delayed messages are forwarded. */
+const FIFO_WAIT_S = 1;
 
 const chunks = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
@@ -69,27 +88,10 @@ const chunks = <T>(items: readonly T[], size: number): T[][] => {
 
 export class SqsBroker implements Broker {
   readonly name = 'sqs';
-  readonly capabilities: BrokerCapabilities = {
-    shared: true,
-    durable: true,
-    absent: {
-      deadLetterBrowsing:
-        'dead letters are messages in the SQS queue <prefix>-<queue>-dead; SQS cannot list or take them by key (receive them, or redrive them in the console); purging all of them works',
-      exactStats: 'SQS reports approximate counts (ApproximateNumberOfMessages…)',
-      delayedCounts: 'SQS does not say when the next delayed message is due',
-      dedupe: 'standard SQS queues keep no idempotency keys; every message sent is queued',
-      injectedClock: "visibility timeouts and delays run on the SQS server's clock, not the caller's `now`",
-      uncountedRelease: 'SQS counts every receive (ApproximateReceiveCount), a handed-back one too',
-      immediateRelease:
-        'a long poll the stopping worker abandoned may still be open at SQS and take a handed-back message for 2 s',
-      msPrecision:
-        'SQS visibility timeouts and DelaySeconds are whole seconds (rounded up), and a standard queue does not keep order',
-      largeMessages:
-        'SQS refuses a message over 1 MiB (256 KiB on accounts before 2025): send() fails with the limit',
-    },
-  };
+  readonly capabilities: BrokerCapabilities;
+  private readonly fifo: boolean;
 
-  private readonly urls = new Map<string, Promise<{ url: string; dead: string }>>();
+  private readonly urls = new Map<string, Promise<QueueUrls>>();
   /** Messages a long poll received, kept (leased) for the next reserve of their queue. */
   private readonly received = new Map<string, Message[]>();
   private lastRequest: ReserveRequest | undefined;
@@ -99,7 +101,10 @@ export class SqsBroker implements Broker {
   constructor(
     private readonly client: SQSClient,
     private readonly options: SqsBrokerOptions,
-  ) {}
+  ) {
+    this.fifo = options.fifo === true;
+    this.capabilities = sqsCapabilities(this.fifo);
+  }
 
   /** The SQS name of a queue: letters, digits, "-" and "_" only, at most 80 characters. */
   private sqsName(queue: string, suffix = ''): string {
@@ -121,7 +126,7 @@ export class SqsBroker implements Broker {
     }
   }
 
-  private queueUrls(queue: string): Promise<{ url: string; dead: string }> {
+  private queueUrls(queue: string): Promise<QueueUrls> {
     let urls = this.urls.get(queue);
     if (!urls) {
       urls = this.createQueues(queue);
@@ -131,10 +136,15 @@ export class SqsBroker implements Broker {
     return urls;
   }
 
-  private async createQueues(queue: string): Promise<{ url: string; dead: string }> {
-    return this.call(`create queue ${this.sqsName(queue)}`, async () => {
+  private async createQueues(queue: string): Promise<QueueUrls> {
+    // A FIFO queue's dead-letter queue must be FIFO too (SQS requires it).
+    const fifo = this.fifo ? { FifoQueue: 'true' } : undefined;
+    const suffix = this.fifo ? '.fifo' : '';
+    return this.call(`create queue ${this.sqsName(queue, suffix)}`, async () => {
       const dead = (
-        await this.client.send(new CreateQueueCommand({ QueueName: this.sqsName(queue, '-dead') }))
+        await this.client.send(
+          new CreateQueueCommand({ QueueName: this.sqsName(queue, `-dead${suffix}`), Attributes: fifo }),
+        )
       ).QueueUrl!;
       const arn = (
         await this.client.send(
@@ -144,8 +154,9 @@ export class SqsBroker implements Broker {
       const url = (
         await this.client.send(
           new CreateQueueCommand({
-            QueueName: this.sqsName(queue),
+            QueueName: this.sqsName(queue, suffix),
             Attributes: {
+              ...fifo,
               RedrivePolicy: JSON.stringify({
                 deadLetterTargetArn: arn,
                 maxReceiveCount: this.options.maxDeliveries,
@@ -154,7 +165,11 @@ export class SqsBroker implements Broker {
           }),
         )
       ).QueueUrl!;
-      return { url, dead };
+      if (!this.fifo) return { url, dead };
+      const delay = (
+        await this.client.send(new CreateQueueCommand({ QueueName: this.sqsName(queue, '-delay') }))
+      ).QueueUrl!;
+      return { url, dead, delay };
     });
   }
 
@@ -220,12 +235,89 @@ export class SqsBroker implements Broker {
     _dedupeTtlMs?: number,
   ): Promise<EnqueueOutcome[]> {
     checkEntries(entries);
-    const { url } = await this.queueUrls(queue);
+    await this.sendTimed(queue, entries);
+    // A FIFO queue accepts a duplicate without saying so: every entry reads as queued.
+    return entries.map(() => 'queued');
+  }
+
+  /**
+   * Sends to a queue, each message due at its `dueAt`. On FIFO queues a message due now goes to the
+   * FIFO queue (deduplicated by its key, else a fresh id) and a later one to the delay queue.
+   */
+  private async sendTimed(queue: string, items: readonly EnqueueEntry[]): Promise<void> {
+    const { url, delay } = await this.queueUrls(queue);
+    if (!delay) {
+      await this.sendAll(
+        url,
+        items.map((e, i) => this.entry(i, e.body, e.dueAt)),
+      );
+      return;
+    }
+    const now = Date.now();
+    const later = items.filter((e) => e.dueAt !== undefined && e.dueAt > now);
+    const due = items.filter((e) => !later.includes(e));
     await this.sendAll(
       url,
-      entries.map((e, i) => this.entry(i, e.body, e.dueAt)),
+      due.map((e, i) => fifoEntry(this.entry(i, e.body, undefined), queue, deduplicationId(e.dedupeKey))),
     );
-    return entries.map(() => 'queued');
+    await this.sendAll(
+      delay,
+      later.map((e, i) => {
+        const entry = this.entry(i, e.body, e.dueAt);
+        if (e.dedupeKey === undefined) return entry;
+        return {
+          ...entry,
+          MessageAttributes: {
+            ...entry.MessageAttributes,
+            [DEDUPE_ATTRIBUTE]: { DataType: 'String', StringValue: e.dedupeKey },
+          },
+        };
+      }),
+    );
+  }
+
+  /**
+   * FIFO: moves the delayed messages that are due from the delay queue to the FIFO queue (a
+   * forward sent twice, by a process that died before the delete, is deduplicated by the delay
+   * message's id within 5 minutes); those back early are sent on for the rest of their delay.
+   */
+  private async forwardDue(queue: string, delay: string, url: string): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      const { Messages: got = [] } = await this.call('receive delayed', () =>
+        this.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: delay,
+            MaxNumberOfMessages: BATCH,
+            VisibilityTimeout: FORWARD_VISIBILITY_S,
+            WaitTimeSeconds: 0,
+            MessageAttributeNames: [DUE_ATTRIBUTE, ENCODING_ATTRIBUTE, DEDUPE_ATTRIBUTE],
+          }),
+        ),
+      );
+      if (got.length === 0) return;
+      const dueAtOf = (m: Message) => Number(m.MessageAttributes?.[DUE_ATTRIBUTE]?.StringValue);
+      const early = got.filter((m) => dueAtOf(m) > Date.now() + 1000);
+      const due = got.filter((m) => !early.includes(m));
+      await this.sendAll(
+        url,
+        due.map((m, i) =>
+          fifoEntry(
+            this.entry(i, SqsBroker.bodyOf(m), undefined),
+            queue,
+            deduplicationId(m.MessageAttributes?.[DEDUPE_ATTRIBUTE]?.StringValue ?? m.MessageId),
+          ),
+        ),
+      );
+      await this.sendAll(
+        delay,
+        early.map((m, i) => this.entry(i, SqsBroker.bodyOf(m), dueAtOf(m))),
+      );
+      await this.deleteAll(
+        delay,
+        got.map((m) => m.ReceiptHandle!),
+      );
+      if (got.length < BATCH) return;
+    }
   }
 
   private async receive(queue: string, max: number, leaseMs: number, waitS: number, signal?: AbortSignal) {
@@ -249,6 +341,8 @@ export class SqsBroker implements Broker {
   async reserve(queue: string, request: ReserveRequest): Promise<ReserveResult> {
     checkReserve(request);
     this.lastRequest = request;
+    const { url: mainUrl, delay } = await this.queueUrls(queue);
+    if (delay) await this.forwardDue(queue, delay, mainUrl);
     const messages: LeasedMessage[] = [];
     const early: Message[] = [];
     const kept = this.received.get(queue) ?? [];
@@ -296,7 +390,7 @@ export class SqsBroker implements Broker {
     await this.sendAll(
       url,
       messages.map((m, i) =>
-        this.entry(i, m.Body ?? '', Number(m.MessageAttributes![DUE_ATTRIBUTE]!.StringValue)),
+        this.entry(i, SqsBroker.bodyOf(m), Number(m.MessageAttributes![DUE_ATTRIBUTE]!.StringValue)),
       ),
     );
     await this.deleteAll(
@@ -345,15 +439,15 @@ export class SqsBroker implements Broker {
   async settle(queue: string, given: SettleBatch, now: number = Date.now()): Promise<SettleResult> {
     // Retries that cannot be scheduled become dead letters saying why (shared with every broker).
     const batch = checkedBatch(given, now);
-    const { url, dead } = await this.queueUrls(queue);
+    const { url, dead, delay } = await this.queueUrls(queue);
     const retries = batch.retries ?? [];
     const deadLetters = batch.deadLetters ?? [];
     const scheduled = retries.filter((r) => Number.isFinite(r.dueAt));
     const unschedulable = retries.filter((r) => !Number.isFinite(r.dueAt));
     // First the new copies (confirmed by SQS), then the deletes of the originals.
-    await this.sendAll(
-      url,
-      scheduled.map((r, i) => this.entry(i, r.body, r.dueAt)),
+    await this.sendTimed(
+      queue,
+      scheduled.map((r) => ({ body: r.body, dueAt: r.dueAt })),
     );
     const deadEntries = [
       ...unschedulable.map((r) => ({
@@ -366,7 +460,8 @@ export class SqsBroker implements Broker {
     await this.sendAll(
       dead,
       deadEntries.map((d, i) => {
-        const entry = this.entry(i, d.body, undefined);
+        const plain = this.entry(i, d.body, undefined);
+        const entry = delay ? fifoEntry(plain, queue, deduplicationId(undefined)) : plain;
         return {
           ...entry,
           MessageAttributes: {
@@ -398,7 +493,7 @@ export class SqsBroker implements Broker {
         queue,
         this.lastRequest?.max ?? 1,
         POLLED_VISIBILITY_S * 1000,
-        Math.min(LONG_POLL_S, Math.max(1, Math.floor(ms / 1000))),
+        Math.min(this.fifo ? FIFO_WAIT_S : LONG_POLL_S, Math.max(1, Math.floor(ms / 1000))),
         signal,
       );
       if (got.length > 0) this.received.set(queue, [...(this.received.get(queue) ?? []), ...got]);
@@ -452,9 +547,15 @@ export class SqsBroker implements Broker {
   }
 
   async stats(queue: string): Promise<QueueStats> {
-    const { url, dead } = await this.queueUrls(queue);
-    const [main, failed] = await Promise.all([this.count(url), this.count(dead)]);
-    return { ...main, dead: failed.waiting };
+    const { url, dead, delay } = await this.queueUrls(queue);
+    const [main, failed, held] = await Promise.all([
+      this.count(url),
+      this.count(dead),
+      delay ? this.count(delay) : undefined,
+    ]);
+    // FIFO: what waits in the delay queue is delayed, whether SQS still delays it or not.
+    const delayed = main.delayed + (held ? held.waiting + held.delayed + held.leased : 0);
+    return { ...main, delayed, dead: failed.waiting };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Amazon SQS broker for Errand (`sqs://REGION/ACCOUNT_ID`, `?endpoint=http://host:port` for a
- * local SQS), on @aws-sdk/client-sqs (an optional peer). Credentials come from the AWS default
+ * local SQS; `?fifo=1` for FIFO queues), on @aws-sdk/client-sqs (an optional peer). Credentials come from the AWS default
  * chain. SQS keeps no results: give Errand a `backend` URL. See docs/brokers.md.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -30,8 +30,16 @@ export function openSqs(url: string, options: OpenSqsOptions): SqsBroker {
     );
   }
   const endpoint = parsed.searchParams.get('endpoint') ?? undefined;
+  const fifoParam = parsed.searchParams.get('fifo');
+  if (fifoParam !== null && !['1', 'true', '0', 'false'].includes(fifoParam)) {
+    throw new ErrandConfigError(
+      'broker',
+      `${JSON.stringify(url)}: fifo must be 1 or 0 (true or false), not ${JSON.stringify(fifoParam)}`,
+    );
+  }
+  const fifo = fifoParam === '1' || fifoParam === 'true';
   const client = new SQSClient({ region, ...(endpoint ? { endpoint } : {}) });
-  return new SqsBroker(client, { ...options, where: endpoint ?? region });
+  return new SqsBroker(client, { ...options, where: endpoint ?? region, fifo });
 }
 
 registerBroker(['sqs'], (url, options) => ({
