@@ -71,6 +71,7 @@ function jsonOf(task: TaskView): Record<string, unknown> {
           task: task.message.task,
           args: task.message.args,
           attempt: task.message.attempt,
+          ...(task.message.links && { links: task.message.links }),
         }
       : { body: task.body }),
     ...(task.at && { at: task.at.toISOString() }),
