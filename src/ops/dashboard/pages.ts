@@ -181,7 +181,9 @@ function linkLine(link: Link, queue: string): string {
     ? `group of ${link.group.length}`
     : `${esc(link.task)}(${esc(JSON.stringify(link.args ?? []).slice(1, -1))})`;
   const linkQueue = isGroupLink(link) ? queue : (link.queue ?? queue);
-  const id = link.id ? ` <a href="${esc(`/task?${q({ id: link.id, queue: linkQueue })}`)}">${esc(link.id)}</a>` : '';
+  const id = link.id
+    ? ` <a href="${esc(`/task?${q({ id: link.id, queue: linkQueue })}`)}">${esc(link.id)}</a>`
+    : '';
   const more = link.links ? ' (with its own links)' : '';
   return `${what}${id}${more}`;
 }
