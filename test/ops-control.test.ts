@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Errand, TaskCancelledError } from '../src/index.ts';
@@ -111,6 +112,19 @@ describe('inspection and control from another process', () => {
         running.map((t) => t.message?.id),
         [sent.id],
       );
+      // Another process sees which worker runs it: this process's host and pid.
+      const workerId = new RegExp(
+        `^${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}:${process.pid}:[0-9a-f]{6}$`,
+      );
+      assert.match(running[0]?.worker ?? '', workerId);
+      const listed = await cli('tasks', 'list', 'busy', '--state', 'running', '--json');
+      assert.equal(listed.code, 0, listed.stderr);
+      const line = JSON.parse(listed.stdout);
+      assert.equal(line.id, sent.id);
+      assert.equal(line.worker, running[0]?.worker);
+      assert.ok(Date.parse(line.at) > Date.now(), 'a running task lists its lease expiry');
+      const plain = await cli('tasks', 'list', 'busy', '--state', 'running');
+      assert.ok(plain.stdout.includes(`worker=${running[0]?.worker}`), plain.stdout);
       const r = await cancel(sent.id);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /told to stop/);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -174,6 +174,53 @@ describe('dashboard', () => {
     assert.equal(ok.headers.get('location'), '/', 'never an open redirect');
     assert.equal(await viewer.isPaused('mail'), true);
     await viewer.resume('mail');
+  });
+
+  it('shows the worker of a running task, and a task page shows its workflow links', async () => {
+    const running = await hold.send(8);
+    await eventually(
+      async () => (await errand.status(running.id))?.state === 'STARTED',
+      10_000,
+      'render to start',
+    );
+    const [listed] = await viewer.tasks('reports', { state: 'running' });
+    const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    assert.match(listed?.worker ?? '', new RegExp(`^${host}:${process.pid}:[0-9a-f]{6}$`));
+    const queueHtml = await (await fetch(`${dashboard.url}/queue?name=reports&state=running`)).text();
+    assert.ok(queueHtml.includes(`data-field="worker">${listed?.worker}</td>`), queueHtml);
+    const taskHtml = await (await fetch(`${dashboard.url}/task?id=${running.id}&queue=reports`)).text();
+    assert.ok(taskHtml.includes(`<th>worker</th><td><pre>${listed?.worker}</pre>`), taskHtml);
+    await viewer.cancel(running.id);
+    await assert.rejects(running.result({ timeoutMs: 10_000 }), TaskCancelledError);
+
+    // Workflow messages wait in a paused queue, so their links can be read.
+    await viewer.pause('mail');
+    await new Promise((r) => setTimeout(r, 1100)); // workers notice a pause within a second
+    try {
+      const chain = await errand.chain(quick.s('first@example.com'), quick.s()).send();
+      await errand.group([quick.s('g1@example.com'), quick.s('g2@example.com')]).send();
+      const waiting = await viewer.tasks('mail', { state: 'waiting' });
+      const head = waiting.find((t) => t.message?.links?.next);
+      assert.ok(head?.message, 'the chain head is listed with its links');
+      const next = head.message.links?.next;
+      assert.ok(next && 'task' in next && next.id === chain.id, 'tasks() views carry the links');
+      const headHtml = await (
+        await fetch(`${dashboard.url}/task?id=${encodeURIComponent(head.message.id)}&queue=mail`)
+      ).text();
+      assert.match(headHtml, /<th>next<\/th><td><pre>email\(\)/);
+      assert.ok(
+        headHtml.includes(`href="/task?id=${encodeURIComponent(chain.id)}&amp;queue=mail"`),
+        headHtml,
+      );
+      const member = waiting.find((t) => t.message?.args[0] === 'g2@example.com');
+      assert.ok(member?.message, 'a group member is listed');
+      const memberHtml = await (
+        await fetch(`${dashboard.url}/task?id=${encodeURIComponent(member.message.id)}&queue=mail`)
+      ).text();
+      assert.match(memberHtml, /<th>group member<\/th><td><pre>2 of 2 in group /);
+    } finally {
+      await viewer.resume('mail');
+    }
   });
 
   it('needs a token off loopback, and checks it', async () => {

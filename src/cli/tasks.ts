@@ -15,7 +15,8 @@ export const tasksOptions: Options = {
 export const tasksHelp = `Usage: errand tasks list QUEUE [options]
 
   list QUEUE           the queue's tasks in one state: id, task, attempts, time, arguments
-                       (delayed: due time; running: lease expiry; dead: when it failed and why)
+                       (delayed: due time; running: lease expiry and worker;
+                       dead: when it failed and why)
 
 Options:
 ${confHelp}  -s, --state STATE    ${TASK_LIST_STATES.join(', ')} (default waiting)
@@ -70,9 +71,11 @@ function jsonOf(task: TaskView): Record<string, unknown> {
           task: task.message.task,
           args: task.message.args,
           attempt: task.message.attempt,
+          ...(task.message.links && { links: task.message.links }),
         }
       : { body: task.body }),
     ...(task.at && { at: task.at.toISOString() }),
+    ...(task.worker !== undefined && { worker: task.worker }),
     ...(task.reason !== undefined && { reason: task.reason, key: task.key }),
   };
 }
@@ -84,6 +87,7 @@ function lineOf(task: TaskView): string {
   const at = task.at
     ? `  ${task.state === 'delayed' ? 'due' : task.state === 'running' ? 'lease-until' : 'failed'}=${task.at.toISOString()}`
     : '';
+  const worker = task.worker !== undefined ? `  worker=${task.worker}` : '';
   const reason = task.reason !== undefined ? `  key=${task.key}  reason=${JSON.stringify(task.reason)}` : '';
-  return `${what}${at}${reason}`;
+  return `${what}${at}${worker}${reason}`;
 }

@@ -125,6 +125,11 @@ export interface ListedMessage {
   readonly body: string;
   /** Delayed: its due time; leased: its lease deadline (epoch ms). Absent for waiting messages. */
   readonly at?: number;
+  /**
+   * Leased: the worker holding the lease, `<host>:<pid>:<random>` (one per broker instance; read
+   * from its fencing token). Absent for waiting and delayed messages.
+   */
+  readonly worker?: string;
 }
 
 /** The states `listMessages` can list (dead letters have `listDead`). */

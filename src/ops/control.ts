@@ -27,6 +27,8 @@ export interface TaskView {
   readonly message?: TaskMessage;
   /** delayed: due time; running: lease expiry; dead: when it failed. */
   readonly at?: Date;
+  /** running: the worker holding the lease, `<host>:<pid>:<random>` (when the broker can tell). */
+  readonly worker?: string;
   /** dead: why it is there, and its key for retry/purge. */
   readonly reason?: string;
   readonly key?: string;
@@ -73,6 +75,7 @@ export class QueueControl {
     return listed.map((m) => ({
       ...this.view(queue, state, m.body),
       ...(m.at !== undefined && { at: new Date(m.at) }),
+      ...(m.worker !== undefined && { worker: m.worker }),
     }));
   }
 

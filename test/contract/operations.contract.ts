@@ -4,9 +4,12 @@
  * the operations must pass every test here; one that lacks them is not run through it.
  */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { after, describe, it } from 'node:test';
 import type { Broker } from '../../src/core/port.ts';
 import type { ContractFixture } from './broker.contract.ts';
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const request = (max = 10) => ({ max, leaseMs: 5000, maxDeliveries: 5, now: Date.now() });
 
@@ -72,6 +75,27 @@ export function runOperationsContract(options: {
       assert.equal(leased[0]!.body, 'a');
       assert.ok(leased[0]!.at! > Date.now(), 'a lease lists its deadline');
       assert.deepEqual(await b.listMessages('other', 'waiting', 0, 10), []);
+    });
+
+    test('a leased message names the worker holding it (<host>:<pid>:<random>), per broker instance', async (broker, f) => {
+      const b = ops(broker);
+      await b.enqueue('q', [{ body: 'mine' }, { body: 'theirs' }], 60_000);
+      assert.equal((await b.reserve('q', request(1))).messages[0]?.body, 'mine');
+      const [mine] = await b.listMessages('q', 'leased', 0, 10);
+      const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+      assert.equal(mine?.body, 'mine');
+      assert.match(mine?.worker ?? '', new RegExp(`^${escapeRegExp(host)}:${process.pid}:[0-9a-f]{6}$`));
+      if (!f.peer) return;
+      // A second broker instance (another worker) is told apart, and either one's listing shows both.
+      const peer = ops((await f.peer()).broker);
+      assert.equal((await peer.reserve('q', request(1))).messages[0]?.body, 'theirs');
+      const seen = new Map((await peer.listMessages('q', 'leased', 0, 10)).map((m) => [m.body, m.worker]));
+      assert.equal(seen.get('mine'), mine?.worker);
+      assert.match(
+        seen.get('theirs') ?? '',
+        new RegExp(`^${escapeRegExp(host)}:${process.pid}:[0-9a-f]{6}$`),
+      );
+      assert.notEqual(seen.get('theirs'), mine?.worker);
     });
 
     test('refuses a bad state, offset or limit, naming it', async (broker) => {

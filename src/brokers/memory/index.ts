@@ -28,6 +28,7 @@ import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, w
 import { applyGroupCall, checkGroupCall, type GroupState } from '../group-checks.ts';
 import { type LastSeen, observe } from '../lease-grace.ts';
 import { checkListing } from '../operation-checks.ts';
+import { newWorkerId, tokenPrefixOf, workerOfToken } from '../worker-identity.ts';
 
 interface Stored {
   body: string;
@@ -101,6 +102,8 @@ export class MemoryBroker implements Broker {
   private readonly queues = new Map<string, MemoryQueue>();
   private readonly wake = new EventEmitter().setMaxListeners(0);
   private seq = 0;
+  /** Tokens are `<host>:<pid>:<random>/<n>`, so a listing names the holder (as the shared brokers do). */
+  private readonly tokenPrefix = tokenPrefixOf(newWorkerId());
 
   private q(name: string): MemoryQueue {
     let queue = this.queues.get(name);
@@ -201,7 +204,7 @@ export class MemoryBroker implements Broker {
     const messages: LeasedMessage[] = [];
     while (messages.length < request.max && queue.waiting.length > 0) {
       const stored = queue.waiting.shift()!;
-      const token = `t${++this.seq}`;
+      const token = `${this.tokenPrefix}${++this.seq}`;
       queue.leases.set(token, { stored, deadline: request.now + request.leaseMs });
       messages.push({ body: stored.body, token, delivery: stored.expired + 1 });
     }
@@ -317,9 +320,12 @@ export class MemoryBroker implements Broker {
         ? queue.waiting.toArray().map((s) => ({ body: s.body }))
         : state === 'delayed'
           ? queue.delayed.map((d) => ({ body: d.stored.body, at: d.dueAt }))
-          : [...queue.leases.values()]
-              .sort((a, b) => a.deadline - b.deadline)
-              .map((l) => ({ body: l.stored.body, at: l.deadline }));
+          : [...queue.leases]
+              .sort(([, a], [, b]) => a.deadline - b.deadline)
+              .map(([token, l]) => {
+                const worker = workerOfToken(token);
+                return { body: l.stored.body, at: l.deadline, ...(worker !== undefined && { worker }) };
+              });
     return all.slice(offset, offset + limit);
   }
 

@@ -1,5 +1,5 @@
 /** The Redis broker: each state transition of the port is one Lua script (see scripts/*.lua). */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { sleep } from '../../core/clock.ts';
 import type {
   Broker,
@@ -16,6 +16,7 @@ import type {
 } from '../../core/port.ts';
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
 import { SILENCE_FRACTION } from '../lease-grace.ts';
+import { newWorkerId, tokenPrefixOf } from '../worker-identity.ts';
 import { type Client, closeClient, type RedisConnection } from './connection.ts';
 import { type QueueKeys, queueKeys } from './keys.ts';
 import * as ops from './operations.ts';
@@ -39,7 +40,8 @@ export class RedisBroker implements Broker {
   readonly name = 'redis';
   readonly capabilities = { shared: true, durable: true };
   private readonly keyCache = new Map<string, QueueKeys>();
-  private readonly tokenPrefix = `${randomUUID().slice(0, 8)}.`;
+  /** Tokens are `<host>:<pid>:<random>/<n>`: listings show the holder (src/brokers/worker-identity.ts). */
+  private readonly tokenPrefix = tokenPrefixOf(newWorkerId());
   private tokenSeq = 0;
   /** Blocking connections in use, and idle ones kept for the next wait. */
   private readonly blocking = new Set<Client>();

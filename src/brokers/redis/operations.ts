@@ -1,6 +1,7 @@
 /** The Redis broker's optional operations (QueueControlOperations in port.ts): listing, removal, pause. */
 import type { ListableState, ListedMessage } from '../../core/port.ts';
 import { checkListing } from '../operation-checks.ts';
+import { workerOfToken } from '../worker-identity.ts';
 import type { Client } from './connection.ts';
 import type { QueueKeys } from './keys.ts';
 import { runScript } from './scripts.ts';
@@ -52,7 +53,12 @@ export async function listMessages(
   const bodies = (await client.sendCommand(['HMGET', k.inflight, ...pairs.map(([token]) => token)])) as Array<
     string | null
   >;
-  return pairs.flatMap(([, at], i) => (bodies[i] == null ? [] : [{ body: bodies[i]!, at }]));
+  return pairs.flatMap(([token, at], i) => {
+    const body = bodies[i];
+    if (body == null) return [];
+    const worker = workerOfToken(token);
+    return [{ body, at, ...(worker !== undefined && { worker }) }];
+  });
 }
 
 export async function removeWaiting(

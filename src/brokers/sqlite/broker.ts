@@ -5,7 +5,6 @@
  * never lease the same row twice.
  * See docs/sqlite.md.
  */
-import { randomBytes } from 'node:crypto';
 import type {
   Broker,
   DeadLetter,
@@ -29,19 +28,13 @@ import {
   waitMs,
 } from '../checks.ts';
 import { type LastSeen, observe } from '../lease-grace.ts';
+import { newWorkerId, tokenPrefixOf } from '../worker-identity.ts';
 import { type SqliteConnection, workEvent } from './connection.ts';
 import { SqliteOperations } from './operations.ts';
 import { DEAD, DELAYED, LEASED, WAITING } from './schema.ts';
 
 /** Expired dedupe keys are deleted at most this often (a live key check ignores them anyway). */
 const DEDUPE_PURGE_MS = 5000;
-
-/** Unique per process, so tokens from two processes never collide. */
-const PROCESS_TAG = randomBytes(6).toString('base64url');
-let tokenCounter = 0;
-
-/** A fencing token names its row, so settling finds it by primary key: `<seq>:<unique part>`. */
-const newToken = (seq: number): string => `${seq}:${PROCESS_TAG}${(++tokenCounter).toString(36)}`;
 
 function seqOf(token: string): number | undefined {
   const seq = Number.parseInt(token, 10);
@@ -64,6 +57,9 @@ export class SqliteBroker implements Broker {
   private closed = false;
   /** Pending `waitForWork` calls, resolved on close. */
   private readonly waiters = new Set<() => void>();
+  /** Unique per broker instance (`<host>:<pid>:<random>/`), so tokens never collide and name their holder. */
+  private readonly tokenPrefix = tokenPrefixOf(newWorkerId());
+  private tokenCounter = 0;
 
   constructor(
     private readonly connection: SqliteConnection,
@@ -73,6 +69,14 @@ export class SqliteBroker implements Broker {
   ) {
     const persistent = connection.location !== ':memory:';
     this.capabilities = { shared: persistent, durable: persistent };
+  }
+
+  /**
+   * A fencing token names its row, so settling finds it by primary key: `<seq>:<worker>/<n>`
+   * (listings read the worker back: workerOfSqliteToken in operations.ts).
+   */
+  private newToken(seq: number): string {
+    return `${seq}:${this.tokenPrefix}${(++this.tokenCounter).toString(36)}`;
   }
 
   /** The connection, or a clear error once this broker is closed. */
@@ -190,7 +194,7 @@ export class SqliteBroker implements Broker {
       }>;
       const deadline = now + request.leaseMs;
       for (const row of rows) {
-        const token = newToken(row.seq);
+        const token = this.newToken(row.seq);
         sql.lease.run(deadline, token, row.seq);
         messages.push({ body: row.body, token, delivery: row.expired + 1 });
       }

@@ -2,6 +2,7 @@
 import type Database from 'libsql';
 import type { ListableState, ListedMessage } from '../../core/port.ts';
 import { checkListing } from '../operation-checks.ts';
+import { workerOfToken } from '../worker-identity.ts';
 import { type SqliteConnection, workEvent } from './connection.ts';
 import { DELAYED, LEASED, WAITING } from './schema.ts';
 
@@ -11,6 +12,10 @@ const PAUSED_SCHEMA = `CREATE TABLE IF NOT EXISTS errand_paused (
   queue TEXT NOT NULL,
   PRIMARY KEY (ns, queue)
 ) WITHOUT ROWID`;
+
+/** The holder named in a lease token `<seq>:<worker>/<n>` (see SqliteBroker.newToken). */
+const workerOfSqliteToken = (token: string): string | undefined =>
+  workerOfToken(token.slice(token.indexOf(':') + 1));
 
 const STATE_CODES: Record<ListableState, number> = { waiting: WAITING, delayed: DELAYED, leased: LEASED };
 
@@ -37,7 +42,7 @@ export class SqliteOperations {
       const p = (text: string) => conn.db.prepare(text);
       this.statements = {
         list: p(
-          'SELECT body, at FROM errand_messages WHERE ns = ? AND queue = ? AND state = ? ORDER BY at, seq LIMIT ? OFFSET ?',
+          'SELECT body, at, token FROM errand_messages WHERE ns = ? AND queue = ? AND state = ? ORDER BY at, seq LIMIT ? OFFSET ?',
         ),
         // One row per body (the oldest), waiting or delayed only: a leased row is running, not removable.
         remove: p(
@@ -64,8 +69,13 @@ export class SqliteOperations {
     ) as Array<{
       body: string;
       at: number;
+      token: string | null;
     }>;
-    return rows.map(({ body, at }) => (state === 'waiting' ? { body } : { body, at }));
+    return rows.map(({ body, at, token }) => {
+      if (state === 'waiting') return { body };
+      const worker = token === null ? undefined : workerOfSqliteToken(token);
+      return { body, at, ...(worker !== undefined && { worker }) };
+    });
   }
 
   async removeWaiting(queue: string, bodies: readonly string[]): Promise<string[]> {

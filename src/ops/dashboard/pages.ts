@@ -1,5 +1,6 @@
 /** The dashboard's server-rendered HTML: plain strings, every value escaped. The one script polls /api/overview. */
 import type { TaskRecord } from '../../core/port.ts';
+import { isGroupLink, type Link, type Links } from '../../workflow/wire.ts';
 import type { TaskListState, TaskView } from '../control.ts';
 
 export interface QueueRow {
@@ -119,12 +120,14 @@ export function queuePage(
     if (state === 'running') return actionButton(csrf, 'cancel', 'Cancel', { queue, id }, back);
     return actionButton(csrf, 'cancel', 'Delete', { queue, id }, back);
   };
+  // The last column: why a dead task failed, or which worker runs a running one.
+  const detailLabel = state === 'dead' ? 'reason' : state === 'running' ? 'worker' : '';
   const rows = tasks
     .map((t) => {
       const id = t.message?.id;
       return `<tr data-id="${esc(id ?? '')}"><td>${id ? `<a href="/task?${q({ id, queue })}">${esc(id)}</a>` : '(unreadable)'}</td>
 <td>${esc(t.message?.task ?? '')}</td><td><pre>${esc(t.message ? JSON.stringify(t.message.args) : t.body.slice(0, 500))}</pre></td>
-<td class="n">${t.message?.attempt ?? ''}</td><td>${t.at ? esc(t.at.toISOString()) : ''}</td><td>${esc(t.reason ?? '')}</td><td>${actionsFor(t)}</td></tr>`;
+<td class="n">${t.message?.attempt ?? ''}</td><td>${t.at ? esc(t.at.toISOString()) : ''}</td><td data-field="${detailLabel}">${esc(t.reason ?? t.worker ?? '')}</td><td>${actionsFor(t)}</td></tr>`;
     })
     .join('\n');
   const bulk =
@@ -134,7 +137,7 @@ export function queuePage(
   const atLabel =
     state === 'delayed' ? 'due' : state === 'running' ? 'lease until' : state === 'dead' ? 'failed at' : '';
   const pager = `<p>${offset > 0 ? `<a href="/queue?${q({ name: queue, state, offset: Math.max(0, offset - limit) })}">← newer</a> ` : ''}${tasks.length === limit ? `<a href="/queue?${q({ name: queue, state, offset: offset + limit })}">more →</a>` : ''}</p>`;
-  const body = `<p>${tabs}</p>${bulk}<table id="tasks"><thead><tr><th>id</th><th>task</th><th>args</th><th>attempts</th><th>${atLabel}</th><th>reason</th><th></th></tr></thead>
+  const body = `<p>${tabs}</p>${bulk}<table id="tasks"><thead><tr><th>id</th><th>task</th><th>args</th><th>attempts</th><th>${atLabel}</th><th>${detailLabel}</th><th></th></tr></thead>
 <tbody>${rows || `<tr><td colspan="7">no ${state} tasks</td></tr>`}</tbody></table>${pager}`;
   return layout(`Queue ${queue}: ${state}`, body);
 }
@@ -160,13 +163,44 @@ export function taskPage(
     ),
     ...(record?.error ? [field('error', esc(`${record.error.name}: ${record.error.message}`))] : []),
     ...(record?.result !== undefined ? [field('result', esc(JSON.stringify(record.result, null, 2)))] : []),
+    ...(found?.worker ? [field('worker', esc(found.worker))] : []),
+    ...(found?.at && found.state === 'running' ? [field('lease until', esc(found.at.toISOString()))] : []),
     ...(found?.reason ? [field('dead letter', esc(found.reason))] : []),
+    ...linkRows(found?.message?.links, queue).map(([name, html]) => field(name, html)),
   ].join('');
   const final = record && ['SUCCESS', 'FAILURE', 'CANCELLED'].includes(record.state);
   const action = final
     ? ''
     : actionButton(csrf, 'cancel', 'Cancel', { queue, id }, `/task?${q({ id, queue })}`);
   return layout(`Task ${id}`, `<table id="task">${rows}</table>${action}`);
+}
+
+/** One workflow link in a line: its task (or group size) and id, the id linked to its task page. */
+function linkLine(link: Link, queue: string): string {
+  const what = isGroupLink(link)
+    ? `group of ${link.group.length}`
+    : `${esc(link.task)}(${esc(JSON.stringify(link.args ?? []).slice(1, -1))})`;
+  const linkQueue = isGroupLink(link) ? queue : (link.queue ?? queue);
+  const id = link.id
+    ? ` <a href="${esc(`/task?${q({ id: link.id, queue: linkQueue })}`)}">${esc(link.id)}</a>`
+    : '';
+  const more = link.links ? ' (with its own links)' : '';
+  return `${what}${id}${more}`;
+}
+
+/** The task page's rows for a message's workflow links (next, callbacks, group membership). */
+function linkRows(links: Links | undefined, queue: string): Array<[string, string]> {
+  if (!links) return [];
+  const rows: Array<[string, string]> = [];
+  if (links.next) rows.push(['next', linkLine(links.next, queue)]);
+  if (links.onSuccess?.length)
+    rows.push(['on success', links.onSuccess.map((l) => linkLine(l, queue)).join('\n')]);
+  if (links.onError?.length) rows.push(['on error', links.onError.map((l) => linkLine(l, queue)).join('\n')]);
+  if (links.member) {
+    const m = links.member;
+    rows.push(['group member', esc(`${m.index + 1} of ${m.size} in group ${m.group}`)]);
+  }
+  return rows;
 }
 
 export function messagePage(title: string, text: string, status: number): string {

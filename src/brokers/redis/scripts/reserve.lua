@@ -7,7 +7,7 @@
   ARGV[1]  now (ms)
   ARGV[2]  max messages
   ARGV[3]  lease length (ms)
-  ARGV[4]  token prefix (unique per worker; tokens are prefix .. n, fencing each delivery)
+  ARGV[4]  token prefix `<host>:<pid>:<random>/` (unique per worker; tokens are prefix .. n, fencing each delivery)
   ARGV[5]  first token number
   ARGV[6]  1 when the wait list is Errand's own (empty bodies there are wake-up markers, skipped)
   Returns  { next due ms or '', token1, body1, delivery1, token2, ... }
