@@ -169,6 +169,10 @@ export interface QueueControlOperations {
  * - `immediateRelease`: a released message is waiting again at once (stats show it).
  * - `msPrecision`: leases and delays are kept to the millisecond, and delayed messages in due order.
  * - `largeMessages`: a message of any size the caller allows (`maxMessageBytes`) can be stored.
+ * - `concurrentDelivery`: several messages of one queue can be leased at the same time (otherwise
+ *   a queue hands out nothing more while a message of it is leased, as an SQS FIFO message group
+ *   does: a second `reserve` returns none, and one queue runs one batch at a time however many
+ *   slots are free).
  */
 export const OPTIONAL_CAPABILITIES = [
   'deadLetterBrowsing',
@@ -181,6 +185,7 @@ export const OPTIONAL_CAPABILITIES = [
   'immediateRelease',
   'msPrecision',
   'largeMessages',
+  'concurrentDelivery',
 ] as const;
 export type OptionalCapability = (typeof OPTIONAL_CAPABILITIES)[number];
 
