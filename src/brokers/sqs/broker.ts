@@ -12,7 +12,8 @@
  *   the two leaves both (the task runs again; never lost).
  * - With `fifo`, the queues are FIFO (`<prefix>-<queue>.fifo`, ordered per Errand queue, sends
  *   deduplicated for 5 minutes); delayed messages wait in the standard queue `<prefix>-<queue>-delay`
- *   and a reserve forwards those that are due (FIFO queues refuse per-message delays).
+ *   and a reserve, or a worker's wait, forwards those that are due (FIFO queues refuse per-message
+ *   delays).
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -77,8 +78,12 @@ interface QueueUrls {
 
 /** Visibility of delayed messages a reserve takes from the delay queue while it forwards them. */
 const FORWARD_VISIBILITY_S = 30;
-/** A FIFO worker's wait polls at most this long, so that due delayed messages are forwarded. */
-const FIFO_WAIT_S = 1;
+/**
+ * Visibility of delayed messages a wait's watch of the delay queue receives: short, because a long
+ * poll cut off by close() may still take a message at SQS, which then stays hidden this long. A
+ * forward that outlasts it may be repeated by another process, and SQS's deduplication drops the copy.
+ */
+const WATCH_VISIBILITY_S = 2;
 
 const chunks = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
@@ -97,6 +102,10 @@ export class SqsBroker implements Broker {
   private lastRequest: ReserveRequest | undefined;
   /** Bodies of the messages handed out, by receipt handle, until settled (for dead letters). */
   private readonly bodies = new Map<string, string>();
+  /** FIFO: the running watch of each queue's delay queue, and until when it polls (see watchDelayed). */
+  private readonly watches = new Map<string, { until: number; done: Promise<void> }>();
+  /** Aborted by close(): ends the watches' long polls. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly client: SQSClient,
@@ -283,41 +292,90 @@ export class SqsBroker implements Broker {
    */
   private async forwardDue(queue: string, delay: string, url: string): Promise<void> {
     for (let round = 0; round < 10; round++) {
-      const { Messages: got = [] } = await this.call('receive delayed', () =>
-        this.client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: delay,
-            MaxNumberOfMessages: BATCH,
-            VisibilityTimeout: FORWARD_VISIBILITY_S,
-            WaitTimeSeconds: 0,
-            MessageAttributeNames: [DUE_ATTRIBUTE, ENCODING_ATTRIBUTE, DEDUPE_ATTRIBUTE],
-          }),
-        ),
-      );
+      const got = await this.receiveDelayed(delay, FORWARD_VISIBILITY_S, 0);
       if (got.length === 0) return;
-      const dueAtOf = (m: Message) => Number(m.MessageAttributes?.[DUE_ATTRIBUTE]?.StringValue);
-      const early = got.filter((m) => dueAtOf(m) > Date.now() + 1000);
-      const due = got.filter((m) => !early.includes(m));
-      await this.sendAll(
-        url,
-        due.map((m, i) =>
-          fifoEntry(
-            this.entry(i, SqsBroker.bodyOf(m), undefined),
-            queue,
-            deduplicationId(m.MessageAttributes?.[DEDUPE_ATTRIBUTE]?.StringValue ?? m.MessageId),
-          ),
-        ),
-      );
-      await this.sendAll(
-        delay,
-        early.map((m, i) => this.entry(i, SqsBroker.bodyOf(m), dueAtOf(m))),
-      );
-      await this.deleteAll(
-        delay,
-        got.map((m) => m.ReceiptHandle!),
-      );
+      await this.forward(queue, delay, url, got);
       if (got.length < BATCH) return;
     }
+  }
+
+  private async receiveDelayed(
+    delay: string,
+    visibilityS: number,
+    waitS: number,
+    signal?: AbortSignal,
+  ): Promise<Message[]> {
+    const { Messages: got = [] } = await this.call('receive delayed', () =>
+      this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: delay,
+          MaxNumberOfMessages: BATCH,
+          VisibilityTimeout: visibilityS,
+          WaitTimeSeconds: waitS,
+          MessageAttributeNames: [DUE_ATTRIBUTE, ENCODING_ATTRIBUTE, DEDUPE_ATTRIBUTE],
+        }),
+        signal ? { abortSignal: signal } : {},
+      ),
+    );
+    return got;
+  }
+
+  /** Sends messages received from the delay queue on: the due ones to the FIFO queue, the rest back; then deletes them. */
+  private async forward(queue: string, delay: string, url: string, got: readonly Message[]): Promise<void> {
+    const dueAtOf = (m: Message) => Number(m.MessageAttributes?.[DUE_ATTRIBUTE]?.StringValue);
+    const early = got.filter((m) => dueAtOf(m) > Date.now() + 1000);
+    const due = got.filter((m) => !early.includes(m));
+    await this.sendAll(
+      url,
+      due.map((m, i) =>
+        fifoEntry(
+          this.entry(i, SqsBroker.bodyOf(m), undefined),
+          queue,
+          deduplicationId(m.MessageAttributes?.[DEDUPE_ATTRIBUTE]?.StringValue ?? m.MessageId),
+        ),
+      ),
+    );
+    await this.sendAll(
+      delay,
+      early.map((m, i) => this.entry(i, SqsBroker.bodyOf(m), dueAtOf(m))),
+    );
+    await this.deleteAll(
+      delay,
+      got.map((m) => m.ReceiptHandle!),
+    );
+  }
+
+  /**
+   * FIFO: while a worker waits on `queue`, long-polls its delay queue too and forwards each delayed
+   * message as soon as SQS makes it visible (its due time, rounded up to a second), so the wait's
+   * long poll of the FIFO queue receives it. Without this, a wait would see a delayed message only
+   * through the next reserve's forward, a wait later. One watch per queue, extended by each wait to
+   * the end of its long poll; it is never cut short (what it receives is always forwarded), except
+   * by close().
+   */
+  private watchDelayed(queue: string, delay: string, url: string, waitS: number): void {
+    const until = Date.now() + waitS * 1000;
+    const running = this.watches.get(queue);
+    if (running) {
+      running.until = Math.max(running.until, until);
+      return;
+    }
+    const watch = { until, done: Promise.resolve() };
+    watch.done = (async () => {
+      try {
+        for (let left = until - Date.now(); left > 0 && !this.closing.signal.aborted; ) {
+          const waitFor = Math.min(LONG_POLL_S, Math.max(1, Math.ceil(left / 1000)));
+          const got = await this.receiveDelayed(delay, WATCH_VISIBILITY_S, waitFor, this.closing.signal);
+          if (got.length > 0) await this.forward(queue, delay, url, got);
+          left = watch.until - Date.now();
+        }
+      } catch {
+        // The watch ends; the next wait starts another, and every reserve forwards what is due.
+      } finally {
+        this.watches.delete(queue);
+      }
+    })();
+    this.watches.set(queue, watch);
   }
 
   private async receive(queue: string, max: number, leaseMs: number, waitS: number, signal?: AbortSignal) {
@@ -489,11 +547,14 @@ export class SqsBroker implements Broker {
     const ms = Number.isFinite(until) ? until - Date.now() : WAIT_CAP_MS;
     if (ms <= 0 || signal.aborted || (this.received.get(queue)?.length ?? 0) > 0) return;
     try {
+      const waitS = Math.min(LONG_POLL_S, Math.max(1, Math.floor(ms / 1000)));
+      const { url, delay } = await this.queueUrls(queue);
+      if (delay) this.watchDelayed(queue, delay, url, waitS);
       const got = await this.receive(
         queue,
         this.lastRequest?.max ?? 1,
         POLLED_VISIBILITY_S * 1000,
-        Math.min(this.fifo ? FIFO_WAIT_S : LONG_POLL_S, Math.max(1, Math.floor(ms / 1000))),
+        waitS,
         signal,
       );
       if (got.length > 0) this.received.set(queue, [...(this.received.get(queue) ?? []), ...got]);
@@ -559,6 +620,8 @@ export class SqsBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
+    await Promise.all([...this.watches.values()].map((w) => w.done));
     this.received.clear();
     this.bodies.clear();
     this.client.destroy();

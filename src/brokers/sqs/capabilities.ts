@@ -11,7 +11,7 @@ export function sqsCapabilities(fifo: boolean): BrokerCapabilities {
       dedupe:
         'a FIFO queue drops a send whose deduplication id (the task id) it saw in the last 5 minutes only, not for dedupeTtlMs, and does not say which sends it dropped',
       msPrecision:
-        'SQS visibility timeouts are whole seconds, and a delayed message reaches the FIFO queue only when a reserve forwards it (about a second late when a worker waits)',
+        'SQS visibility timeouts and DelaySeconds are whole seconds (rounded up): a delayed message reaches the FIFO queue when the delay queue shows it, and a reserve or a waiting worker forwards it',
       concurrentDelivery:
         "every message of an Errand queue is in one FIFO message group (that is what keeps them in order), and SQS hands out no message of a group while another of it is in flight: a queue's messages are leased one receive batch at a time (one message at a time on the fauxqs emulator); use several Errand queues for parallel work",
     },
