@@ -10,6 +10,7 @@ import { after, describe, it, type TestContext } from 'node:test';
 import {
   type Broker,
   capabilityAbsence,
+  type LeasedMessage,
   type OptionalCapability,
   type ResultBackend,
   type TaskRecord,
@@ -33,8 +34,14 @@ export interface ContractOptions {
   readonly skip?: ReadonlyArray<{ readonly reason: string; readonly tests: readonly string[] }>;
 }
 
-/** Optional capabilities (see BrokerCapabilities) each test relies on, by title. */
+/**
+ * Optional capabilities (see BrokerCapabilities) each test relies on, by title. A test that leases
+ * several messages of one queue at once (two reserves holding leases together, or one reserve
+ * expected to return several) needs `concurrentDelivery`; it comes last, so a broker lacking
+ * another capability as well is skipped with that one's reason.
+ */
 const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
+  'reserves in FIFO order with unique tokens, at most max': ['concurrentDelivery'],
   'an expired lease is delivered again, first, with its delivery counted': ['timedLeases', 'injectedClock'],
   'a settle or extend with a stale token is reported lost and not applied': ['timedLeases', 'injectedClock'],
   'a message delivered maxDeliveries times without finishing is dead-lettered': [
@@ -45,25 +52,56 @@ const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
   'an expired lease that no reserve has recovered is still held: extend and settle apply': [
     'timedLeases',
     'injectedClock',
+    'concurrentDelivery',
   ],
-  'a reserve 250 ms after the previous one recovers every expired lease': ['timedLeases', 'injectedClock'],
+  'a reserve 250 ms after the previous one recovers every expired lease': [
+    'timedLeases',
+    'injectedClock',
+    'concurrentDelivery',
+  ],
   'after a silence longer than the lease, holders renew before anyone recovers': [
     'timedLeases',
     'injectedClock',
+    'concurrentDelivery',
   ],
   'a retry with a due time that is not finite is dead-lettered with the reason; the rest of its batch applies':
-    ['deadLetterBrowsing', 'delayedCounts'],
+    ['deadLetterBrowsing', 'delayedCounts', 'concurrentDelivery'],
   'a delayed message waits until due and reports the next due time': ['delayedCounts', 'injectedClock'],
   'a retry replaces the body and waits for its due time': ['injectedClock'],
-  'a released message goes back to the head at once, not counted as a delivery': ['uncountedRelease'],
-  'dead letters are listed newest first, retried and purged': ['deadLetterBrowsing'],
-  'a dedupe key enqueues once': ['dedupe'],
+  'a released message goes back to the head at once, not counted as a delivery': [
+    'uncountedRelease',
+    'concurrentDelivery',
+  ],
+  'dead letters are listed newest first, retried and purged': ['deadLetterBrowsing', 'concurrentDelivery'],
+  'settleAndReserve, when offered, settles and leases the next messages in one step': ['concurrentDelivery'],
+  'a dedupe key enqueues once': ['dedupe', 'concurrentDelivery'],
+  'concurrent reserves never hand out one message twice': ['concurrentDelivery'],
 };
 
 const LEASE = 1000;
 const request = (now: number, max = 10, maxDeliveries = 5) => ({ max, leaseMs: LEASE, maxDeliveries, now });
 const bodies = (n: number, tag = 'm') =>
   Array.from({ length: n }, (_, i) => ({ body: JSON.stringify({ tag, i }) }));
+
+/** Whether `broker` leases several messages of one queue at once (see `concurrentDelivery`). */
+const concurrent = (broker: Broker): boolean => capabilityAbsence(broker, 'concurrentDelivery') === undefined;
+
+/**
+ * For a broker without `concurrentDelivery`: leases the `count` waiting messages of `q` one reserve
+ * at a time, acknowledging each batch before the next (the queue hands out nothing more while one
+ * is leased). Every reserve must lease something, and every ack must apply.
+ */
+async function leaseInTurn(broker: Broker, count: number, now: number): Promise<LeasedMessage[]> {
+  const leased: LeasedMessage[] = [];
+  while (leased.length < count) {
+    const { messages } = await broker.reserve('q', request(now));
+    assert.ok(messages.length > 0, `${count - leased.length} message(s) still to lease`);
+    leased.push(...messages);
+    const settled = await broker.settle('q', { acks: messages.map((m) => m.token) }, now);
+    assert.deepEqual(settled.lost, []);
+  }
+  return leased;
+}
 
 export function runBrokerContract(options: ContractOptions): void {
   const skipReason = (test: string): string | undefined =>
@@ -117,9 +155,12 @@ export function runBrokerContract(options: ContractOptions): void {
         odd.map((body) => ({ body })),
         60_000,
       );
-      const got = await broker.reserve('q', request(Date.now()));
+      // One reserve leases them all; without concurrentDelivery they are leased one after another.
+      const got = concurrent(broker)
+        ? (await broker.reserve('q', request(Date.now()))).messages
+        : await leaseInTurn(broker, odd.length, Date.now());
       assert.deepEqual(
-        got.messages.map((m) => m.body),
+        got.map((m) => m.body),
         odd,
       );
     });
@@ -127,9 +168,14 @@ export function runBrokerContract(options: ContractOptions): void {
     test('an acknowledged message is gone for good', async ({ broker }) => {
       await broker.enqueue('q', bodies(2), 60_000);
       const now = Date.now();
-      const { messages } = await broker.reserve('q', request(now));
-      const settled = await broker.settle('q', { acks: messages.map((m) => m.token) }, now);
-      assert.deepEqual(settled.lost, []);
+      if (concurrent(broker)) {
+        const { messages } = await broker.reserve('q', request(now));
+        const settled = await broker.settle('q', { acks: messages.map((m) => m.token) }, now);
+        assert.deepEqual(settled.lost, []);
+      } else {
+        // The second is handed out only once the first is settled: each is acknowledged in turn.
+        await leaseInTurn(broker, 2, now);
+      }
       const later = await broker.reserve('q', request(now + 10 * LEASE));
       assert.equal(later.messages.length, 0);
       assert.deepEqual(await broker.stats('q'), { waiting: 0, delayed: 0, leased: 0, dead: 0 });

@@ -26,7 +26,11 @@ export interface SuiteOptions {
   readonly shared: boolean;
 }
 
-/** Optional capabilities (see BrokerCapabilities) each test relies on, by title. */
+/**
+ * Optional capabilities (see BrokerCapabilities) each test relies on, by title. A test that needs
+ * several tasks of one queue running at once needs `concurrentDelivery` (listed last, so a broker
+ * lacking another capability as well is skipped with that one's reason).
+ */
 const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
   'sending the same id twice runs the task once': ['dedupe'],
   'a task whose lease expired maxDeliveries times is reported dead by the worker that finds it': [
@@ -35,7 +39,11 @@ const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
   ],
   'failed tasks can be listed, retried and purged': ['deadLetterBrowsing'],
   'delayed tasks run no sooner than asked, in due order, with delayMs and eta': ['msPrecision'],
-  'stop() lets running tasks finish, then hands back the unfinished at once': ['immediateRelease'],
+  'runs at most `concurrency` tasks at once and renews leases of long tasks': ['concurrentDelivery'],
+  'stop() lets running tasks finish, then hands back the unfinished at once': [
+    'immediateRelease',
+    'concurrentDelivery',
+  ],
 };
 
 /** Whether the broker of `errand` declares `capability` absent. */
