@@ -2,7 +2,7 @@
  * FIFO-queue details of the SQS broker (`?fifo=1`): every message sent to a `.fifo` queue needs a
  * MessageGroupId (ordering is per group) and a MessageDeduplicationId (SQS drops a second message
  * with the same id sent within 5 minutes). Per-message DelaySeconds is refused on FIFO queues, so
- * delayed messages wait in a companion standard queue and are forwarded when due (broker.ts).
+ * delayed messages wait in a companion standard queue and are forwarded when due (delay-queue.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
