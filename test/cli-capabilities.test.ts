@@ -1,11 +1,21 @@
 /**
  * The CLI on a broker that lacks optional capabilities (RabbitMQ, results in Redis, from
- * errand.toml's `broker` and `backend`): `status` and `failed` say what is missing and why.
+ * errand.toml's `broker` and `backend`): `status` and `failed` say what is missing and why. And
+ * the daemon and `send --wait` with both URLs from the environment (ERRAND_BROKER, ERRAND_BACKEND).
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { AMQP_URL, deleteAmqpQueues } from './amqp-helpers.ts';
-import { runErrand, tempDir, uniqueName, writeConfig } from './fixtures/daemon/harness.ts';
+import {
+  deleteKeys,
+  type ErrandProcess,
+  redisClient,
+  runErrand,
+  startWorker,
+  tempDir,
+  uniqueName,
+  writeConfig,
+} from './fixtures/daemon/harness.ts';
 import { REDIS_URL } from './helpers.ts';
 
 const prefix = uniqueName('clicap');
@@ -67,5 +77,48 @@ describe('errand status / failed on RabbitMQ', () => {
       r.stderr,
       /backend: must be a URL with a known scheme \(memcached:, memory:, postgres:, postgresql:, redis:, rediss:, sqlite:\)/,
     );
+  });
+});
+
+describe('broker and backend from the environment', () => {
+  const envPrefix = uniqueName('clienv');
+  // No broker, no backend: both come from ERRAND_BROKER and ERRAND_BACKEND.
+  const envConfig = writeConfig(
+    dir,
+    'env.toml',
+    `prefix = "${envPrefix}"
+
+[[tasks]]
+name = "join"
+command = ["printf", "%s-%s"]
+`,
+  );
+  const fromEnv = { ERRAND_BROKER: AMQP_URL, ERRAND_BACKEND: REDIS_URL };
+  let daemon: ErrandProcess | undefined;
+  after(async () => {
+    const exit = await daemon?.stop();
+    await deleteAmqpQueues(envPrefix);
+    const redis = await redisClient();
+    await deleteKeys(redis, `${envPrefix}:`);
+    await redis.close();
+    assert.equal(exit?.code, 0);
+  });
+
+  it('errand worker and send --wait run on RabbitMQ with results in Redis (ERRAND_BROKER, ERRAND_BACKEND)', async () => {
+    // Without ERRAND_BACKEND, RabbitMQ keeps no results: --wait cannot work, and says why.
+    const noBackend = await runErrand(['send', 'join', 'a', 'b', '--wait', '-c', envConfig], {
+      env: { ERRAND_BROKER: AMQP_URL, ERRAND_BACKEND: '' },
+    });
+    assert.equal(noBackend.code, 1);
+    assert.match(noBackend.stderr, /backend: the amqp: broker has no store for results/);
+    daemon = await startWorker(envConfig, fromEnv);
+    const sent = await runErrand(
+      ['send', 'join', 'a', 'b', '--wait', '--timeout', '10000', '-c', envConfig],
+      {
+        env: fromEnv,
+      },
+    );
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.equal(sent.stdout, 'a-b\n');
   });
 });

@@ -314,4 +314,46 @@ program = "no-such-program-xyz"
       ],
     );
   });
+
+  void it('ERRAND_BACKEND overrides the result backend URL of any config', () => {
+    const withBackend = 'broker = "amqp://h:5672"\nbackend = "sqlite:/var/results.db"\n';
+    assert.equal(parseConfig(withBackend, '/etc/e.toml', noEnv).backend, 'sqlite:/var/results.db');
+    assert.equal(
+      parseConfig(withBackend, '/etc/e.toml', { ERRAND_BACKEND: 'redis://r:1' }).backend,
+      'redis://r:1',
+    );
+    // Also where the config names none (the broker's own store), and with the broker from the env too.
+    const c = parseConfig('', 'e.toml', { ERRAND_BROKER: 'amqp://h:5672', ERRAND_BACKEND: 'redis://r:1' });
+    assert.deepEqual([c.broker, c.backend], ['amqp://h:5672', 'redis://r:1']);
+    assert.equal(parseConfig('', 'e.toml', noEnv).backend, undefined);
+    // An empty variable is unset, as for ERRAND_BROKER.
+    assert.equal(
+      parseConfig(withBackend, '/etc/e.toml', { ERRAND_BACKEND: '' }).backend,
+      'sqlite:/var/results.db',
+    );
+    // Gordon and Goophry configs have no backend key: the variable gives them one.
+    const gordon = 'redis_address = "h:1"\n[tasks.a]\nscript = "/a"\n';
+    assert.equal(parseConfig(gordon, 'g.toml', noEnv).backend, undefined);
+    assert.equal(parseConfig(gordon, 'g.toml', { ERRAND_BACKEND: 'redis://r:1' }).backend, 'redis://r:1');
+  });
+
+  void it('rejects a backend that is not a URL, naming the variable or the key it came from', () => {
+    const schemes = 'memcached:, memory:, postgres:, postgresql:, redis:, rediss:, sqlite:';
+    assert.deepEqual(
+      problems('[[tasks]]\nname="a"\nprogram="/x"\n', 'e.toml', { ERRAND_BACKEND: 'r:6379' }),
+      [`ERRAND_BACKEND: must be a URL with a known scheme (${schemes}) (got "r:6379")`],
+    );
+    // A bad variable over a good key names the variable; a bad key under no variable names the key.
+    assert.deepEqual(problems('backend = "redis://r:1"\n', 'e.toml', { ERRAND_BACKEND: 'mongodb://m' }), [
+      `ERRAND_BACKEND: must be a URL with a known scheme (${schemes}) (got "mongodb://m")`,
+    ]);
+    assert.deepEqual(problems('backend = "mongodb://m"\n', 'e.toml', noEnv), [
+      `backend: must be a URL with a known scheme (${schemes}) (got "mongodb://m")`,
+    ]);
+    // A good variable over a bad key: the variable is what is used, so the config is accepted.
+    assert.equal(
+      parseConfig('backend = "mongodb://m"\n', 'e.toml', { ERRAND_BACKEND: 'redis://r:1' }).backend,
+      'redis://r:1',
+    );
+  });
 });

@@ -13,6 +13,7 @@ export const confOption: Options = {
 export const confHelp = `  -c, --conf PATH      config file (default: the first of ${DEFAULT_CONFIGS.join(', ')} here;
                        optional when a broker is given)
   -b, --broker URL     broker URL; overrides the config's and $ERRAND_BROKER
+                       ($ERRAND_BACKEND overrides the config's result backend URL)
 `;
 
 /** Thrown for a problem already explained to the user: exit status 1. */
@@ -23,7 +24,8 @@ export class CommandFailed extends Error {
 /**
  * The config of `--conf` (or the first default config file here, as `errand worker` reads). Without one, a broker from `--broker` or
  * `$ERRAND_BROKER` is enough: the client then knows no command tasks, so names go to "default"
- * unless `--queue` says otherwise.
+ * unless `--queue` says otherwise. `$ERRAND_BACKEND` names the result backend, with or without a
+ * config (a broker without a store of its own, RabbitMQ or SQS, needs one for `send --wait`).
  */
 export function openConfig(values: Record<string, unknown>, io: Io): DaemonConfig {
   const file = str(values.conf);

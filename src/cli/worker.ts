@@ -38,7 +38,8 @@ Options (Go's single-dash spellings such as -conf, -logfile, -test, -verbose, -v
   -V, --version          print the version and exit
   -h, --help             show this help
 
-Environment: ERRAND_BROKER, then REDIS_URL, override the broker URL of the config.
+Environment: ERRAND_BROKER, then REDIS_URL, override the broker URL of the config;
+ERRAND_BACKEND overrides its result backend URL (backend).
 Signals: SIGTERM/SIGINT drain running tasks up to the config's shutdown_timeout; a second
 signal stops at once, killing the commands' process groups and handing their tasks back.
 SIGHUP reloads an Errand-format config (task types added or removed, concurrency changed; an

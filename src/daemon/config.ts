@@ -1,7 +1,8 @@
 /**
  * Loads the daemon's config: TOML, YAML or JSON by file extension; Errand's own format,
  * a Gordon 1.6 config or a Goophry config, told apart by their keys. Environment variables
- * `ERRAND_BROKER` then `REDIS_URL` override the broker URL.
+ * `ERRAND_BROKER` then `REDIS_URL` override the broker URL, and `ERRAND_BACKEND` the result
+ * backend URL.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
@@ -85,10 +86,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       'needs a redis:// or rediss:// broker (Resque keeps its queues in Redis)',
       broker,
     );
-  const backend = config.backend;
+  const backendOverride = env.ERRAND_BACKEND;
+  const backend = backendOverride || config.backend;
   if (backend && !isKnownBackendUrl(backend)) {
     reader.problem(
-      'backend',
+      backendOverride ? 'ERRAND_BACKEND' : 'backend',
       `must be a URL with a known scheme (${knownBackendSchemes()
         .map((s) => `${s}:`)
         .join(', ')})`,
@@ -96,7 +98,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     );
   }
   if (reader.problems.length > 0) throw new ConfigError(abs, reader.problems);
-  return { ...config, broker };
+  return { ...config, broker, ...(backend ? { backend } : {}) };
 }
 
 /** Why `program` cannot be run, or undefined: it must exist and be executable, or be found in PATH. */
