@@ -139,9 +139,10 @@ void describe('benchmark smoke run', () => {
         const byName = cost.detail?.commandsPerTaskByName as Record<string, number> | undefined;
         assert.ok(byName && Object.keys(byName).length > 0, `${system}: no per-command breakdown`);
       }
-      // Sequentially, a send and a delivery each need a request of their own: at least 2 round trips.
+      // Sequentially, each send is a request of its own and the worker makes some as well (a
+      // delivery may ride on the settle before it, as Errand's prefetch does): over 1 round trip.
       assert.ok(
-        find('cost', 'per-task', system).metrics.roundTripsPerTask! >= 1.9,
+        find('cost', 'per-task', system).metrics.roundTripsPerTask! > 1.2,
         `${system}: round trips per task`,
       );
       // A waiting task holds at least its 100-byte payload.

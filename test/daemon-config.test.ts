@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, parseConfig, programProblems } from '../src/daemon/config.ts';
+import { planReload } from '../src/daemon/reload.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures/daemon');
 const noEnv = {};
@@ -335,6 +336,16 @@ program = "no-such-program-xyz"
     const gordon = 'redis_address = "h:1"\n[tasks.a]\nscript = "/a"\n';
     assert.equal(parseConfig(gordon, 'g.toml', noEnv).backend, undefined);
     assert.equal(parseConfig(gordon, 'g.toml', { ERRAND_BACKEND: 'redis://r:1' }).backend, 'redis://r:1');
+  });
+
+  void it('a reload that changes the result backend is refused: it takes a restart', () => {
+    const before = parseConfig('backend = "redis://r:1"\n', 'e.toml', noEnv);
+    const after = parseConfig('backend = "redis://r:2"\n', 'e.toml', noEnv);
+    assert.deepEqual(planReload(before, after), {
+      ok: false,
+      problems: ['backend changed: it takes a restart'],
+    });
+    assert.equal(planReload(before, before).ok, true);
   });
 
   void it('rejects a backend that is not a URL, naming the variable or the key it came from', () => {

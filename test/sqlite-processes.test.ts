@@ -154,9 +154,12 @@ void test('a worker killed mid-run: every task completes, only its in-flight tas
   const duplicates = [...times].filter(([, t]) => t > 1).map(([n]) => n);
   const heldByA = [...duplicates, ...unfinishedInA];
   assert.ok(heldByA.length > 0, 'A was killed while holding leases');
+  // A worker holds at most concurrency + prefetch leases (prefetch defaults to the concurrency):
+  // a handler that finished hands its slot to the next message while its settle is in flight.
+  const maxLeases = 2 * concurrency;
   assert.ok(
-    heldByA.length <= concurrency,
-    `A held at most ${concurrency} leases: ${duplicates.length} finished-unacknowledged + ${unfinishedInA.length} unfinished`,
+    heldByA.length <= maxLeases,
+    `A held at most ${maxLeases} leases: ${duplicates.length} finished-unacknowledged + ${unfinishedInA.length} unfinished`,
   );
   for (const n of duplicates) {
     assert.ok(doneInA.has(n), `duplicate ${n} is one A had finished`);
@@ -167,7 +170,7 @@ void test('a worker killed mid-run: every task completes, only its in-flight tas
     assert.ok(rerun, `task ${n} held by A was run by B`);
     assert.ok(rerun.delivery >= 2, `B's run of ${n} is counted as a redelivery (delivery ${rerun.delivery})`);
   }
-  // Redelivered: what A held, plus any it leased in its last instant and never started.
+  // Redelivered: what A held, leased ahead and never started included.
   const redelivered = runsB.filter((r) => r.delivery >= 2).length;
-  assert.ok(redelivered <= concurrency, `only A's leases were redelivered (${redelivered})`);
+  assert.ok(redelivered <= maxLeases, `only A's leases were redelivered (${redelivered})`);
 });

@@ -236,6 +236,9 @@ export class Daemon {
     const worker = this.errand.worker({
       queues: [queue],
       concurrency,
+      // As Gordon and Goophry: an entry leaves its list only for a free slot (commands are not
+      // short enough for leasing ahead to pay, and a list's length keeps meaning "not started").
+      prefetch: 0,
       leaseMs: config.leaseMs,
       shutdownMs: config.shutdownMs,
       handleSignals: false,

@@ -17,6 +17,7 @@ export interface ReloadPlan {
 const FIXED: ReadonlyArray<keyof DaemonConfig> = [
   'flavour',
   'broker',
+  'backend',
   'prefix',
   'queueKey',
   'modules',

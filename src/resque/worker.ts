@@ -93,6 +93,8 @@ export class ResqueWorker {
     };
     const workerOptions: WorkerOptions = {
       concurrency,
+      // Each slot is one Resque worker id: a job is taken only for a free one, as goworker does.
+      prefetch: 0,
       queues: [`resque:${this.queues.names.join(',')}`],
       ...(options.shutdownMs !== undefined && { shutdownMs: options.shutdownMs }),
       handleSignals: options.handleSignals ?? true,

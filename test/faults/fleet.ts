@@ -154,7 +154,8 @@ export function checkKillLoop<T>(
     readonly expected: readonly T[];
     readonly runs: readonly T[];
     readonly fleet: { readonly kills: number; readonly leasedAtKills: number };
-    readonly concurrency: number;
+    /** The most leases one worker holds: its concurrency, plus its prefetch where the broker leases ahead. */
+    readonly maxLeases: number;
     readonly started: number;
   },
 ): Figures {
@@ -165,7 +166,7 @@ export function checkKillLoop<T>(
     runs: run.runs.length,
     lost: run.expected.filter((t) => !unique.has(t)).length,
     duplicates: run.runs.length - unique.size,
-    bound: run.fleet.kills * run.concurrency,
+    bound: run.fleet.kills * run.maxLeases,
     seconds: Math.round((Date.now() - run.started) / 1000),
     leasedAtKills: run.fleet.leasedAtKills,
   };

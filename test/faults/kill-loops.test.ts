@@ -60,7 +60,8 @@ describe('SIGKILL loops', () => {
       expected: ids,
       runs: lines(...files),
       fleet,
-      concurrency,
+      // Concurrency plus the default prefetch (as many): leased ahead while tasks are short.
+      maxLeases: 2 * concurrency,
       started,
     });
     const stats = await producer.stats();
@@ -108,7 +109,8 @@ describe('SIGKILL loops', () => {
       expected: Array.from({ length: total }, (_, i) => i),
       runs: lines(...logs).map((l) => Number(l.split(' ')[0])),
       fleet,
-      concurrency,
+      // Concurrency plus the default prefetch (as many): leased ahead while tasks are short.
+      maxLeases: 2 * concurrency,
       started,
     });
     const stats = await producer.stats();

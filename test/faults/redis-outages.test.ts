@@ -86,7 +86,8 @@ describe('Redis outages', () => {
       runs: runs.length,
       lost,
       duplicates: runs.length - unique.size,
-      bound: restarts * workers.length * concurrency,
+      // Each worker holds at most concurrency + prefetch (by default as many) leases.
+      bound: restarts * workers.length * 2 * concurrency,
       seconds: Math.round((Date.now() - started) / 1000),
     };
     report('redis-sigkill-restart', { ...figures, refusedSends: refused } as typeof figures);

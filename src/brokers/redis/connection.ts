@@ -143,6 +143,9 @@ export class RedisConnection {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       await client.connect();
+      // node-redis 6 resolves connect() with the socket still open when destroy() came before
+      // the socket connected: destroyed again, it closes (else the process could not exit).
+      if (signal.aborted) throw new Error('aborted while connecting');
       return client;
     } catch (err) {
       client.destroy();

@@ -34,8 +34,12 @@ export interface Execution extends SlotHolder {
   released: boolean;
   /** The decoded message (undefined for a body that cannot run). */
   message?: TaskMessage;
+  /** Why the body cannot run (set by `prepare` instead of `message`). */
+  invalid?: string;
   /** The handler is done: only its outcome is being written (nothing left to abort). */
   concluding: boolean;
+  /** When its handler started; undefined before and after (a prefetched message waits unstarted). */
+  handlerStartedAt: number | undefined;
 }
 
 type Attempt =
@@ -52,21 +56,43 @@ export class Executor {
     private readonly runtime: Runtime,
     private readonly settler: Settler,
     private readonly events: WorkerEmitter,
+    /** Called once per run when its handler is done (or will not run): another may start. */
+    private readonly handlerDone: (execution: Execution) => void,
   ) {}
 
+  /** Decodes the body when the message is leased, so a cancel reaches a prefetched task too. */
+  prepare(execution: Execution): void {
+    const decoded = this.decode(execution.queue, execution.leased);
+    if (decoded.ok) execution.message = decoded.message;
+    else execution.invalid = decoded.reason;
+  }
+
   async run(execution: Execution): Promise<void> {
-    const { queue, leased } = execution;
-    const decoded = this.decode(queue, leased);
-    if (!decoded.ok) return this.deadLetter(execution, decoded.reason);
-    const message = decoded.message;
-    execution.message = message;
+    const { queue, message } = execution;
+    if (!message) {
+      this.handlerDone(execution);
+      return this.deadLetter(execution, execution.invalid ?? 'message was not decoded');
+    }
     const definition = this.runtime.definition(message.task);
-    if (!definition) return this.unknownTask(execution, message);
+    if (!definition) {
+      this.handlerDone(execution);
+      return this.unknownTask(execution, message);
+    }
+    // Cancelled, or its lease lost, while it waited for a free slot: the handler does not run.
+    if (execution.cancellation.aborted) {
+      this.handlerDone(execution);
+      if (execution.cancellation.reason instanceof TaskCancelledError) {
+        execution.concluding = true;
+        return this.cancelled(execution, message, Date.now());
+      }
+      return;
+    }
 
     const startedAt = Date.now();
     this.record(message, queue, 'STARTED', startedAt);
     traceStart(message, queue);
     const attempt = await this.perform(definition, message, execution);
+    this.handlerDone(execution);
     // Handed back at shutdown, or another worker has it now: this run's outcome is not the task's.
     if (execution.released || execution.cancellation.reason instanceof LeaseLostError) return;
     execution.concluding = true;

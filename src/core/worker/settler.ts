@@ -36,6 +36,8 @@ interface Pending {
 export interface Refill {
   /** How many messages to lease for `queue` now that `freed` slots are about to free (0: none). */
   wanted(queue: string, freed: number): number;
+  /** Takes free slots to lease messages ahead of free handlers (prefetch); how many it took. */
+  takeAhead(queue: string): number;
   /** Starts a message leased by a refill; its slot is one a settling execution handed over. */
   dispatch(queue: string, leased: LeasedMessage): void;
   /** Slots handed over to a refill that the broker had no message for. */
@@ -153,22 +155,25 @@ export class Settler {
       // a refill can never start more executions than there are slots.
       const donors = holders.slice(0, want);
       for (const donor of donors) donor.slotHeld = false;
+      // In the same call, behind the settled ones: leased ahead in queue order.
+      const max = want + refill.takeAhead(queue);
       let result: Awaited<ReturnType<NonNullable<Broker['settleAndReserve']>>>;
       try {
         result = await this.broker.settleAndReserve!(queue, batch, {
-          max: want,
+          max,
           leaseMs: refill.leaseMs,
           maxDeliveries: refill.maxDeliveries,
           now: Date.now(),
         });
       } catch (err) {
         for (const donor of donors) donor.slotHeld = true;
+        refill.giveBack(max - want);
         throw err;
       }
       lost = result.lost;
       if (result.reserved.deadLettered?.length) refill.reportDead(queue, result.reserved.deadLettered);
-      const leased = result.reserved.messages.slice(0, want);
-      refill.giveBack(want - leased.length);
+      const leased = result.reserved.messages.slice(0, max);
+      refill.giveBack(max - leased.length);
       for (const message of leased) refill.dispatch(queue, message);
     } else {
       lost = (await this.broker.settle(queue, batch, Date.now())).lost;

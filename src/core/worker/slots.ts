@@ -1,7 +1,9 @@
 /**
- * Concurrency slots shared by a worker's fetch loops and its settle refills. A slot is taken
+ * Lease slots shared by a worker's fetch loops and its settle refills: one per message the
+ * worker may hold (its concurrency, plus its prefetch while tasks are short). A slot is taken
  * before the broker is asked for a message and belongs to the execution that message starts;
- * nothing else takes one, so `used` never exceeds `size` and a reserve never asks for less than 1.
+ * nothing else takes one, so `used` never exceeds `size` (except after prefetch stops, until
+ * slots are given back) and a reserve never asks for less than 1.
  */
 /** Who holds a slot: an execution, until it finishes or hands the slot to a settle refill. */
 export interface SlotHolder {
@@ -10,16 +12,40 @@ export interface SlotHolder {
 
 export class Slots {
   private used = 0;
+  /** Slots only settle refills lease into: messages leased ahead of free handlers (prefetch). */
+  private ahead = 0;
   private waiters: Array<() => void> = [];
 
-  constructor(readonly size: number) {}
+  constructor(private readonly base: number) {}
+
+  get size(): number {
+    return this.base + this.ahead;
+  }
 
   get free(): number {
     return this.size - this.used;
   }
 
-  /** Takes as many free slots as there are, up to `wanted`; returns how many it took (maybe 0). */
+  /** Lets settle refills lease `n` messages ahead (0 stops it); taken slots stay taken. */
+  leaseAhead(n: number): void {
+    const grew = n > this.ahead;
+    this.ahead = n;
+    if (grew) this.wake();
+  }
+
+  /**
+   * Takes free slots, up to `wanted`, for a fetch loop: the room kept for leasing ahead is
+   * left to settle refills, which lease in order behind the messages they settle (two
+   * reserves racing would start a queue's messages out of order). Returns how many it took.
+   */
   takeUpTo(wanted: number): number {
+    const n = Math.max(0, Math.min(Math.floor(wanted), this.free - this.ahead));
+    this.used += n;
+    return n;
+  }
+
+  /** Takes free slots, up to `wanted`, for a settle refill, the room kept for leasing ahead included. */
+  takeAhead(wanted: number): number {
     const n = Math.max(0, Math.min(Math.floor(wanted), this.free));
     this.used += n;
     return n;
@@ -30,14 +56,18 @@ export class Slots {
     if (n <= 0) return;
     if (n > this.used) throw new Error(`slot accounting: giving back ${n} slot(s), only ${this.used} taken`);
     this.used -= n;
+    this.wake();
+  }
+
+  private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
   }
 
-  /** Resolves when a slot frees, or when `signal` aborts. */
+  /** Resolves when a slot a fetch loop may take frees, or when `signal` aborts. */
   whenFree(signal: AbortSignal): Promise<void> {
-    if (this.free > 0 || signal.aborted) return Promise.resolve();
+    if (this.free > this.ahead || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         signal.removeEventListener('abort', done);

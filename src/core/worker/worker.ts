@@ -35,14 +35,27 @@ export interface WorkerOptions {
   readonly results?: boolean;
   /** Most messages leased in one broker call (default: concurrency, at most 100). */
   readonly batchSize?: number;
+  /**
+   * Messages leased ahead of free slots, so a finished task's slot takes the next one at once
+   * instead of after a broker round trip (default: concurrency, at most 100; 0 turns it off).
+   * Only while tasks are short (under PREFETCH_TASK_MS on average): a prefetched message never
+   * waits long behind a slow task that another worker could have taken it from.
+   */
+  readonly prefetch?: number;
 }
+
+/** Tasks of a worker must average under this for it to lease messages ahead of free slots. */
+export const PREFETCH_TASK_MS = 50;
 
 export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
 
 export class Worker {
   state: WorkerState = 'created';
   private readonly events = new WorkerEmitter();
+  /** Every leased message the worker holds: running, concluding, or waiting for a slot. */
   private readonly running = new Set<Execution>();
+  /** Prefetched messages waiting for a free slot, in lease order (also in `running`). */
+  private waiting: Execution[] = [];
   private readonly fetchAbort = new AbortController();
   /** Ends lease renewal: after the drain, not before (running tasks keep their leases while they drain). */
   private readonly heartbeatAbort = new AbortController();
@@ -59,7 +72,10 @@ export class Worker {
   /** Set when the hand-back starts: a message leased after that is released, not run. */
   private handingBack = false;
   private hurryTimer: NodeJS.Timeout | undefined;
+  /** Takes the prefetched messages that have not started out of the worker (set by start()). */
+  private releaseWaiting: () => Execution[] = () => [];
   readonly concurrency: number;
+  readonly prefetch: number;
   readonly leaseMs: number;
   readonly shutdownMs: number;
 
@@ -69,6 +85,9 @@ export class Worker {
     private readonly closeErrand: () => Promise<void>,
   ) {
     this.concurrency = positive('worker.concurrency', options.concurrency, 10);
+    this.prefetch = options.prefetch ?? Math.min(this.concurrency, 100);
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 0)
+      throw new ErrandConfigError('worker.prefetch', `must be an integer >= 0 (got ${options.prefetch})`);
     this.leaseMs = positive('worker.leaseMs', options.leaseMs, 30_000);
     this.shutdownMs = options.shutdownMs ?? 10_000;
     if (!(this.shutdownMs >= 0)) throw new ErrandConfigError('worker.shutdownMs', 'must be a number >= 0');
@@ -79,9 +98,9 @@ export class Worker {
     return this.events.on(event, listener);
   }
 
-  /** Tasks running now. */
+  /** Tasks running now (prefetched messages waiting for a slot are not counted). */
   get active(): number {
-    return this.running.size;
+    return this.running.size - this.waiting.length;
   }
 
   get queues(): string[] {
@@ -111,6 +130,8 @@ export class Worker {
     const empty = new Set<string>();
     // Queues paused by an operator (errand.pause): nothing is taken from them, refills included.
     const paused = new Set<string>();
+    const refilling = (queue: string): boolean =>
+      this.state === 'running' && !empty.has(queue) && !paused.has(queue);
     const settler = new Settler(
       broker,
       backend,
@@ -118,8 +139,9 @@ export class Worker {
       errandOptions.logger,
       this.options.results ?? true,
       {
-        wanted: (queue, freed) =>
-          this.state === 'running' && !empty.has(queue) && !paused.has(queue) ? freed : 0,
+        // The slots the settling executions hand over, fewer if prefetch has stopped since.
+        wanted: (queue, freed) => (refilling(queue) ? Math.max(0, Math.min(freed, slots.free + freed)) : 0),
+        takeAhead: (queue) => (refilling(queue) ? slots.takeAhead(this.prefetch) : 0),
         dispatch: (queue, leased) => dispatch(queue, leased),
         giveBack: (n) => slots.give(n),
         reportDead,
@@ -128,27 +150,14 @@ export class Worker {
       },
     );
     this.settler = settler;
-    const executor = new Executor(this.runtime, settler, this.events);
     const slots = new Slots(this.concurrency);
-    const signal = this.fetchAbort.signal;
-    const onError = (err: Error): void => this.reportError(err);
-    // Called with a slot already taken for this message (by the fetch loop or a settle refill).
-    const dispatch = (queue: string, leased: LeasedMessage): void => {
-      if (this.handingBack) {
-        // A reserve answered after the drain ended: give the message straight back.
-        slots.give();
-        this.releaseLate(settler, queue, leased);
-        return;
-      }
-      const execution: Execution = {
-        queue,
-        leased,
-        cancellation: new Cancellation(),
-        released: false,
-        concluding: false,
-        slotHeld: true,
-      };
-      this.running.add(execution);
+    // Handlers running now (at most `concurrency`); the other leased messages wait or conclude.
+    let handlers = 0;
+    // Average handler time (moving), deciding whether messages are leased ahead of free slots.
+    let averageMs = Number.POSITIVE_INFINITY;
+    const start = (execution: Execution): void => {
+      handlers++;
+      execution.handlerStartedAt = Date.now();
       // One handler for both ends (not catch + finally: a promise less per task).
       executor.run(execution).then(
         () => ended(execution),
@@ -158,7 +167,52 @@ export class Worker {
         },
       );
     };
+    const handlerDone = (execution: Execution): void => {
+      if (execution.handlerStartedAt === undefined) return;
+      const tookMs = Date.now() - execution.handlerStartedAt;
+      execution.handlerStartedAt = undefined;
+      handlers--;
+      averageMs = averageMs === Number.POSITIVE_INFINITY ? tookMs : averageMs + (tookMs - averageMs) / 8;
+      slots.leaseAhead(averageMs < PREFETCH_TASK_MS ? this.prefetch : 0);
+      startWaiting();
+    };
+    // A prefetched message of a queue paused since it was leased goes back instead of running.
+    const startWaiting = (): void => {
+      for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
+        if (!paused.has(next.queue)) return start(next);
+        this.running.delete(next);
+        next.slotHeld = false;
+        slots.give();
+        void this.releaseUnstarted(settler, next.queue, next.leased);
+      }
+    };
+    const executor = new Executor(this.runtime, settler, this.events, handlerDone);
+    const signal = this.fetchAbort.signal;
+    const onError = (err: Error): void => this.reportError(err);
+    // Called with a slot already taken for this message (by the fetch loop or a settle refill).
+    const dispatch = (queue: string, leased: LeasedMessage): void => {
+      if (this.handingBack || (this.state !== 'running' && handlers >= this.concurrency)) {
+        // Leased after the drain began, with no free slot to run it: give it straight back.
+        slots.give();
+        void this.releaseUnstarted(settler, queue, leased);
+        return;
+      }
+      const execution: Execution = {
+        queue,
+        leased,
+        cancellation: new Cancellation(),
+        released: false,
+        concluding: false,
+        slotHeld: true,
+        handlerStartedAt: undefined,
+      };
+      executor.prepare(execution);
+      this.running.add(execution);
+      if (handlers < this.concurrency) start(execution);
+      else this.waiting.push(execution);
+    };
     const ended = (execution: Execution): void => {
+      handlerDone(execution);
       this.running.delete(execution);
       // Unless a settle refill took the slot over for the message it leased.
       if (execution.slotHeld) {
@@ -166,6 +220,16 @@ export class Worker {
         slots.give();
       }
       this.wakeIdle();
+    };
+    this.releaseWaiting = () => {
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const execution of waiting) {
+        this.running.delete(execution);
+        execution.slotHeld = false;
+        slots.give();
+      }
+      return waiting;
     };
     this.loops = this.queues.map((queue) =>
       runFetchLoop(
@@ -254,6 +318,11 @@ export class Worker {
     }
     this.state = 'draining';
     this.fetchAbort.abort();
+    // Prefetched messages that have not started go back to the queue now, not after the drain.
+    const settler = this.settler;
+    const unstarted = settler
+      ? this.releaseWaiting().map((e) => this.releaseUnstarted(settler, e.queue, e.leased))
+      : [];
     const loops = Promise.all([...this.loops, this.pauseWatch]);
     const deadline = new Deadline(timeoutMs, this.hurry.signal);
     let left: Execution[];
@@ -267,7 +336,6 @@ export class Worker {
     }
     this.heartbeatAbort.abort();
     this.handingBack = true;
-    const settler = this.settler;
     if (settler) {
       const grace = new Deadline(HAND_BACK_MS);
       try {
@@ -276,7 +344,7 @@ export class Worker {
           left.filter((execution) => !execution.concluding),
           settler,
         );
-        await Promise.race([Promise.all([loops, this.heartbeat]), grace.expired]);
+        await Promise.race([Promise.all([loops, this.heartbeat, ...unstarted]), grace.expired]);
         await settler.drain(grace.signal);
         if (grace.passed) {
           const dropped = settler.abandon();
@@ -325,11 +393,12 @@ export class Worker {
     }
   }
 
-  private releaseLate(settler: Settler, queue: string, leased: LeasedMessage): void {
-    void settler.settle(queue, { kind: 'release', token: leased.token }).then((handedBack) => {
+  /** Hands back a message leased but never started (after the drain began, or prefetched). */
+  private releaseUnstarted(settler: Settler, queue: string, leased: LeasedMessage): Promise<void> {
+    return settler.settle(queue, { kind: 'release', token: leased.token }).then((handedBack) => {
       if (!handedBack)
         this.runtime.options.logger.warn(
-          `worker: a message of ${queue} was leased after the worker stopped and could not be handed back; it runs again when its lease expires (within ${this.leaseMs} ms)`,
+          `worker: a message of ${queue} leased but not started could not be handed back; it runs when its lease expires (within ${this.leaseMs} ms)`,
         );
     });
   }
