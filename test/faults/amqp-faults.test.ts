@@ -72,7 +72,13 @@ describe('RabbitMQ faults', () => {
     });
     await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
-    checkKillLoop('amqp-sigkill-loop', { expected: ids, runs: lines(...files), fleet, maxLeases: concurrency, started });
+    checkKillLoop('amqp-sigkill-loop', {
+      expected: ids,
+      runs: lines(...files),
+      fleet,
+      maxLeases: concurrency,
+      started,
+    });
     // RabbitMQ's own unacknowledged count is refreshed every few seconds: wait for it to show 0.
     await waitFor('no unacknowledged deliveries', 20_000, () => unacked(`${prefix}.default`) === 0);
     const stats = await producer.stats();

@@ -59,7 +59,13 @@ describe('SQS faults', () => {
     });
     await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
-    checkKillLoop('sqs-sigkill-loop', { expected: ids, runs: lines(...files), fleet, maxLeases: concurrency, started });
+    checkKillLoop('sqs-sigkill-loop', {
+      expected: ids,
+      runs: lines(...files),
+      fleet,
+      maxLeases: concurrency,
+      started,
+    });
     await waitFor('the queue to empty', 30_000, async () => {
       const s = await producer.stats();
       return s.waiting + s.leased + s.dead === 0;

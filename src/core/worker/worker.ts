@@ -179,7 +179,10 @@ export class Worker {
     // A prefetched message of a queue paused since it was leased goes back instead of running.
     const startWaiting = (): void => {
       for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
-        if (!paused.has(next.queue)) return start(next);
+        if (!paused.has(next.queue)) {
+          start(next);
+          return;
+        }
         this.running.delete(next);
         next.slotHeld = false;
         slots.give();
