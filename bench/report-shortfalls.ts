@@ -11,47 +11,56 @@ shared with other work, so single runs vary by ±30 %; the figures below are wha
 The first system measured in a run (Errand) also pays V8's warm-up in run 1: its CPU per task there is 1.5-3×
 that of runs 2 and 3, so only the median of several runs says anything.
 
-**What was cut.** Per batch, the settle, the result records and the next reserve are one script call and
-one round trip (the result write used to be a second script call). Sends made in the same moment are one
-enqueue call. Leasing no longer hashes every body (SHA1) nor reads an expired-delivery count unless the queue
-keeps one. One watchdog timer bounds all Redis commands of a client instead of a timer and a timeout signal
-per command. Records and event payloads are built only when used; a decoded message is completed in place.
-Client CPU per enqueue with 100 in flight went from 25 µs to about 5 µs, and enqueue throughput is now about
-3× BullMQ's.
+**This machine.** The figures above come from an Intel Xeon at 2.1 GHz (2 cores), where every system takes two to
+three times the CPU per task it took on the AMD EPYC of the previous run (the raw loop: 15-21 µs at concurrency 10
+here, 13 µs there; a 2 KB socket write alone costs about 20 µs of wall time here). Ratios between systems hold up
+better than absolute µs, which is why the µs targets below read worse than the previous run's.
 
-**Processing against BullMQ (goal ≥ 1.3× at concurrency 1, ≥ 2.5× at 10 and 100): about 1.0×, 1.1-1.3× and
-1.9-2.1×, not met.** BullMQ run as its documentation shows it (ioredis, \`removeOnComplete: true\`) is about twice
-as fast as on node-redis with completed jobs kept, which is how earlier versions of this benchmark ran it.
-Errand keeps its results (BullMQ removes its jobs): with \`results: false\` Errand reaches about 1.1-1.2×, 1.4-1.5× and
-2.5-2.7×. Worker CPU per task is 81-84 / 22-26 / 11 µs at concurrency 1 / 10 / 100 against BullMQ's 74-75 / 31-32 / 30-31 µs.
-Since then the worker also feeds the Prometheus counters (about 0.2 µs per task), watches for cancels and
-polls the pause flag; those cost a few µs per task together.
+**What was cut.** Per batch, the settle, the result records and the next reserve are one script call and one
+round trip. Sends made in the same moment are one enqueue call. Leasing hashes no body unless the queue keeps a
+delivery count. One watchdog timer bounds all Redis commands of a client. Records and event payloads are built
+only when used. New in this round: **prefetch** — while tasks average under 50 ms, each settle also leases up to
+\`prefetch\` (default: the concurrency) messages ahead of free handlers, in queue order, so a finished handler's slot
+starts the next message at once instead of after the settle's round trip. Measured side by side
+(\`npx tsx bench/prefetch-ab.ts --pairs 3\`: \`prefetch: 0\` and the default in alternating runs on one Redis): at
+concurrency 1, 1.3-2.1× the throughput and a quarter to a half less CPU per task; at 10 and 100 within this
+machine's noise (0.94-1.6× and 1.03-1.2×). And Errand is measured as
+users run it, from \`dist/\` (through tsx it paid about a fifth more producer CPU).
 
-**Worker CPU per task at concurrency 10 (goal ≤ 20 µs): about 22-26 µs, not met** (with \`results: false\` about
-18-19 µs). Per task: the result record object, its JSON and key, more arguments in the settle script call (RESP
-encoding and the socket write grow with them), \`AsyncLocalStorage\` for \`taskContext()\` (about 2-3 %: kept,
-because \`taskContext()\` may be called after an \`await\`, and enabling it lazily could hand a handler another
-task's context), and the executor's own promises. Next: fewer bytes per record on the wire (the record repeats
-the task name, queue and timestamps the worker already has), and one event object per task shared by the
-listeners.
+**Processing against BullMQ (goal ≥ 1.3× at concurrency 1, ≥ 2.5× at 10 and 100): 1.74×, 1.70× and 2.04× (medians):
+met at 1, not at 10 and 100.** Errand keeps its results (BullMQ removes its jobs): with \`results: false\` Errand
+reaches about 2.6× at 10 and 3.4× at 100. Worker CPU per task is 112 / 52 / 31 µs at concurrency 1 / 10 / 100
+against BullMQ's 146 / 96 / 70 µs (0.85× / 0.62× / 0.41×).
 
-**Processing against the raw list loop at 10 and 100 (goal 0.9×): about 0.42-0.47× and 0.44×, not met.** The raw
-loop does \`LMOVE\` + \`LREM\` per task and nothing else; Errand keeps a lease with a fencing token, writes a result
-record and publishes completion, which costs several µs of Redis CPU per task more than the loop's 1-2 µs. The
-worker is also in lockstep: a batch is settled and the next one leased in one script, then run; with no-op tasks
-the whole batch ends at once and Node waits for Redis while Redis waits for Node (30-45 % idle in the profiles).
-Splitting a worker's slots into two lanes that settle and refill out of phase was tried and gave nothing
-measurable (replies arriving in one socket read put the lanes back in phase); it is not done.
+**Worker CPU per task at concurrency 10 and 100 (goal ≤ 20 µs): 52 and 31 µs here, not met** (32 and 21 µs with
+\`results: false\`; the raw loop itself needs 21 and 14 µs on this machine). Profile at concurrency 10
+(\`--cpu-prof\`): a quarter idle (Node waits for Redis: the settle-and-lease script is the next step's input),
+13 % in socket writes (the kernel's loopback path, paid per write), 9 % garbage collection, then the executor
+(7 %), node-redis's command encoding (6 %), the settler, the Prometheus counters and the result records (3 % each),
+\`AsyncLocalStorage\` (about 3 %, kept: \`taskContext()\` may be called after an \`await\`). What would move it next:
+fewer bytes per result record (it repeats the task name, queue and timestamps the worker already has), one event
+object per task shared by the listeners, and fewer socket writes per batch (records and settle in one buffer).
 
-**p99 latency at 500 tasks/s (goal ≤ 0.5× BullMQ): about 0.9-1.1×, not met**, although p50 is 0.68×:
-both are under a millisecond at p99 (0.6-0.9 ms against 0.7 ms), where single garbage-collection pauses of the
-benchmark process (which also holds the producer) decide the figure.
+**Processing against the raw list loop at 10 and 100 (goal 0.9×): 0.37× and 0.39×, not met.** The raw loop does
+\`LMOVE\` + \`LREM\` per task and nothing else (2-5 µs of Redis CPU per task); Errand keeps a lease with a fencing
+token, writes a result record and publishes completion: 13-16 µs of Redis CPU per task (6-11 µs without results),
+mostly inside the settle-and-lease script, and about 2.5× the loop's Node CPU. A no-op task is the worst case for
+this comparison; the ceiling it sets is not reachable with results stored.
+
+**Enqueue (goals ≥ 2× BullMQ, ≥ Bee-Queue, ≤ 10 µs client CPU): 3.95×, 1.53× met; 11.6 µs (8.0-13.7) not met
+here** (5.3 µs on the previous machine).
+
+**p99 latency at 500 tasks/s (goal ≤ 0.5× BullMQ): 1.10× (0.67-1.61), not met.** Both are around a millisecond
+or two; a waiting worker wakes from \`BLMOVE\` and then leases with a script (two round trips where Bee-Queue's
+\`BRPOPLPUSH\` takes one), and single garbage-collection pauses of the benchmark process (which also holds the
+producer) decide the tail.
 
 **Tail latency.** Errand adds no timer or batching window to a task's path: a send goes out after the callbacks already running (\`process.nextTick\`), and a
 settle after the executions finishing in the same turn (\`setImmediate\`). Its worst cases line up with V8
 garbage collection pauses of the benchmark process, which also holds the producer.
 
 **Scaling past one process.** \`npx tsx bench/scaling.ts\` runs 1, 2 and 4 worker processes (concurrency 100
-each) on one Redis: Redis CPU per task stays at 6-7 µs (about 150k tasks/s for one Redis core if Node were
-free), so on a 2-core machine the worker processes, not Redis, are the limit.
+each) on one Redis: 27-30k, 34-41k and 27-30k tasks/s with Redis CPU per task at 11, 8-10 and 8-10 µs (about
+100k tasks/s for one Redis core if Node were free), so on this 2-core machine the worker processes, not Redis,
+are the limit (four processes share two cores with Redis).
 `;

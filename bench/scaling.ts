@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient } from '@redis/client';
-import { Errand } from '../src/index.ts';
+import { Errand } from './lib/errand-dist.ts';
 import { startPrivateRedis } from './lib/redis-server.ts';
 import { parseInfo, round } from './lib/stats.ts';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Errand } from '../src/index.ts';
+import { Errand } from './lib/errand-dist.ts';
 
 export interface SqliteThroughput {
   /** Tasks enqueued per second with sendBulk (chunks of 100). */

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadResults, type ResultLine, type Results } from '../bench/lib/aggregate.ts';
 import { renderMarkdown, renderSvg } from '../bench/report.ts';
-import { freePort } from './helpers.ts';
+import { deleteByPrefix, freePort, REDIS_URL } from './helpers.ts';
 
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
@@ -263,5 +263,32 @@ void describe('benchmark brokers scenario without RabbitMQ', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+void describe('prefetch side-by-side script (bench/prefetch-ab.ts)', () => {
+  it('runs prefetch: 0 and the default in alternating runs and reports both', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/prefetch-ab.ts',
+        '--redis',
+        REDIS_URL,
+        '--concurrency',
+        '2',
+        '--tasks',
+        '200',
+        '--pairs',
+        '1',
+      ],
+      { cwd: root, timeout: 60_000 },
+    );
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 2, stdout);
+    assert.match(lines[0] ?? '', /^c2 pair 1 prefetch 0: \d+ tasks\/s, [\d.]+ µs CPU\/task$/);
+    assert.match(lines[1] ?? '', /^c2 pair 1 prefetch default: \d+ tasks\/s, [\d.]+ µs CPU\/task$/);
+    await deleteByPrefix('bench-prefetch-');
   });
 });

@@ -4,8 +4,7 @@
  * runs concurrency), both at concurrency 10 on the same private Redis; jobs/s from first start to last finish.
  */
 import { Worker as NodeResqueWorker } from 'node-resque';
-import { Errand } from '../../src/index.ts';
-import { resque } from '../../src/resque/index.ts';
+import { Errand, resque } from '../lib/errand-dist.ts';
 import { chunks, Progress } from '../lib/progress.ts';
 import { round } from '../lib/stats.ts';
 import { processTasks } from './process.ts';

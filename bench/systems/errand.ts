@@ -1,6 +1,6 @@
 /** Errand itself, through its public API, with its reliability on: leases, retries, results. */
 import { readFileSync } from 'node:fs';
-import { Errand } from '../../src/index.ts';
+import { Errand } from '../lib/errand-dist.ts';
 import {
   type BenchSystem,
   LEASE_MS,
