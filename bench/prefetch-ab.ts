@@ -19,7 +19,7 @@ const { values } = parseArgs({
 async function drain(concurrency: number, tasks: number, prefetch: number | undefined) {
   const prefix = `bench-prefetch-${process.pid}-${Date.now()}`;
   const errand = new Errand({ broker: values.redis, prefix, resultTtlMs: 60_000 });
-  const noop = errand.task('noop', async (_: number) => {}, { retries: 3 });
+  const noop = errand.task('noop', async (n: number) => n, { retries: 3 });
   for (let i = 0; i < tasks; i += 1000)
     await noop.sendBulk(Array.from({ length: Math.min(1000, tasks - i) }, (_, j) => [i + j] as [number]));
   let done = 0;
