@@ -14,6 +14,7 @@ import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
+import { HandlerQueue } from './handlers.ts';
 import { runHeartbeat } from './heartbeat.ts';
 import { runPauseWatch } from './pause-watch.ts';
 import { Settler } from './settler.ts';
@@ -38,14 +39,11 @@ export interface WorkerOptions {
   /**
    * Messages leased ahead of free slots, so a finished task's slot takes the next one at once
    * instead of after a broker round trip (default: concurrency, at most 100; 0 turns it off).
-   * Only while tasks are short (under PREFETCH_TASK_MS on average): a prefetched message never
+   * Only while tasks are short (under PREFETCH_TASK_MS on average, handlers.ts): a prefetched message never
    * waits long behind a slow task that another worker could have taken it from.
    */
   readonly prefetch?: number;
 }
-
-/** Tasks of a worker must average under this for it to lease messages ahead of free slots. */
-export const PREFETCH_TASK_MS = 50;
 
 export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
 
@@ -54,8 +52,8 @@ export class Worker {
   private readonly events = new WorkerEmitter();
   /** Every leased message the worker holds: running, concluding, or waiting for a slot. */
   private readonly running = new Set<Execution>();
-  /** Prefetched messages waiting for a free slot, in lease order (also in `running`). */
-  private waiting: Execution[] = [];
+  /** Handlers running, and the messages leased ahead waiting for one (also in `running`). */
+  private handlers: HandlerQueue | undefined;
   private readonly fetchAbort = new AbortController();
   /** Ends lease renewal: after the drain, not before (running tasks keep their leases while they drain). */
   private readonly heartbeatAbort = new AbortController();
@@ -100,7 +98,7 @@ export class Worker {
 
   /** Tasks running now (prefetched messages waiting for a slot are not counted). */
   get active(): number {
-    return this.running.size - this.waiting.length;
+    return this.running.size - (this.handlers?.waitingCount ?? 0);
   }
 
   get queues(): string[] {
@@ -151,13 +149,9 @@ export class Worker {
     );
     this.settler = settler;
     const slots = new Slots(this.concurrency);
-    // Handlers running now (at most `concurrency`); the other leased messages wait or conclude.
-    let handlers = 0;
-    // Average handler time (moving), deciding whether messages are leased ahead of free slots.
-    let averageMs = Number.POSITIVE_INFINITY;
+    const handlers = new HandlerQueue(this.concurrency);
+    this.handlers = handlers;
     const start = (execution: Execution): void => {
-      handlers++;
-      execution.handlerStartedAt = Date.now();
       // One handler for both ends (not catch + finally: a promise less per task).
       executor.run(execution).then(
         () => ended(execution),
@@ -167,25 +161,23 @@ export class Worker {
         },
       );
     };
-    const handlerDone = (execution: Execution): void => {
-      if (execution.handlerStartedAt === undefined) return;
-      const tookMs = Date.now() - execution.handlerStartedAt;
-      execution.handlerStartedAt = undefined;
-      handlers--;
-      averageMs = averageMs === Number.POSITIVE_INFINITY ? tookMs : averageMs + (tookMs - averageMs) / 8;
-      slots.leaseAhead(averageMs < PREFETCH_TASK_MS ? this.prefetch : 0);
-      startWaiting();
+    // A leased message that will not start here: out of the worker, its slot free.
+    const dropUnstarted = (execution: Execution): void => {
+      this.running.delete(execution);
+      execution.slotHeld = false;
+      slots.give();
     };
-    // A prefetched message of a queue paused since it was leased goes back instead of running.
-    const startWaiting = (): void => {
-      for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
+    const handlerDone = (execution: Execution): void => {
+      if (!handlers.finish(execution)) return;
+      slots.leaseAhead(handlers.short ? this.prefetch : 0);
+      // A message leased ahead for a queue paused since goes back instead of running.
+      for (let next = handlers.next(); next; next = handlers.next()) {
         if (!paused.has(next.queue)) {
+          handlers.begin(next);
           start(next);
           return;
         }
-        this.running.delete(next);
-        next.slotHeld = false;
-        slots.give();
+        dropUnstarted(next);
         void this.releaseUnstarted(settler, next.queue, next.leased);
       }
     };
@@ -194,7 +186,7 @@ export class Worker {
     const onError = (err: Error): void => this.reportError(err);
     // Called with a slot already taken for this message (by the fetch loop or a settle refill).
     const dispatch = (queue: string, leased: LeasedMessage): void => {
-      if (this.handingBack || (this.state !== 'running' && handlers >= this.concurrency)) {
+      if (this.handingBack || (this.state !== 'running' && handlers.full)) {
         // Leased after the drain began, with no free slot to run it: give it straight back.
         slots.give();
         void this.releaseUnstarted(settler, queue, leased);
@@ -211,8 +203,7 @@ export class Worker {
       };
       executor.prepare(execution);
       this.running.add(execution);
-      if (handlers < this.concurrency) start(execution);
-      else this.waiting.push(execution);
+      if (handlers.admit(execution)) start(execution);
     };
     const ended = (execution: Execution): void => {
       handlerDone(execution);
@@ -225,13 +216,8 @@ export class Worker {
       this.wakeIdle();
     };
     this.releaseWaiting = () => {
-      const waiting = this.waiting;
-      this.waiting = [];
-      for (const execution of waiting) {
-        this.running.delete(execution);
-        execution.slotHeld = false;
-        slots.give();
-      }
+      const waiting = handlers.takeAll();
+      for (const execution of waiting) dropUnstarted(execution);
       return waiting;
     };
     this.loops = this.queues.map((queue) =>
