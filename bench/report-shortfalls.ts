@@ -20,7 +20,7 @@ better than absolute µs, which is why the µs targets below read worse than the
 round trip. Sends made in the same moment are one enqueue call. Leasing hashes no body unless the queue keeps a
 delivery count. One watchdog timer bounds all Redis commands of a client. Records and event payloads are built
 only when used. New in this round: **prefetch** — while tasks average under 50 ms, each settle also leases up to
-\`prefetch\` (default: the concurrency) messages ahead of free handlers, in queue order, so a finished handler's slot
+\`prefetch\` (default: three per handler, at least 10, at most 100) messages ahead of free handlers, in queue order, so a finished handler's slot
 starts the next message at once instead of after the settle's round trip. Measured side by side
 (\`npx tsx bench/prefetch-ab.ts --pairs 3\`: \`prefetch: 0\` and the default in alternating runs on one Redis): at
 concurrency 1, 1.3-2.1× the throughput and a quarter to a half less CPU per task; at 10 and 100 within this

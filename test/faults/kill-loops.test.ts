@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { defaultPrefetch } from '../../src/core/worker/handlers.ts';
 import { Errand } from '../../src/index.ts';
 import { startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
 import { checkKillLoop, killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
@@ -60,8 +61,8 @@ describe('SIGKILL loops', () => {
       expected: ids,
       runs: lines(...files),
       fleet,
-      // Concurrency plus the default prefetch (as many): leased ahead while tasks are short.
-      maxLeases: 2 * concurrency,
+      // Concurrency plus the default prefetch: leased ahead while tasks are short.
+      maxLeases: concurrency + defaultPrefetch(concurrency),
       started,
     });
     const stats = await producer.stats();
@@ -109,8 +110,8 @@ describe('SIGKILL loops', () => {
       expected: Array.from({ length: total }, (_, i) => i),
       runs: lines(...logs).map((l) => Number(l.split(' ')[0])),
       fleet,
-      // Concurrency plus the default prefetch (as many): leased ahead while tasks are short.
-      maxLeases: 2 * concurrency,
+      // Concurrency plus the default prefetch: leased ahead while tasks are short.
+      maxLeases: concurrency + defaultPrefetch(concurrency),
       started,
     });
     const stats = await producer.stats();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
+import { defaultPrefetch } from '../../src/core/worker/handlers.ts';
 import { Errand } from '../../src/index.ts';
 import { type PrivateRedis, startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
 import { lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
@@ -86,8 +87,8 @@ describe('Redis outages', () => {
       runs: runs.length,
       lost,
       duplicates: runs.length - unique.size,
-      // Each worker holds at most concurrency + prefetch (by default as many) leases.
-      bound: restarts * workers.length * 2 * concurrency,
+      // Each worker holds at most concurrency + its default prefetch leases.
+      bound: restarts * workers.length * (concurrency + defaultPrefetch(concurrency)),
       seconds: Math.round((Date.now() - started) / 1000),
     };
     report('redis-sigkill-restart', { ...figures, refusedSends: refused } as typeof figures);

@@ -14,7 +14,7 @@ import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import { type Execution, Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
-import { HandlerQueue } from './handlers.ts';
+import { defaultPrefetch, HandlerQueue } from './handlers.ts';
 import { runHeartbeat } from './heartbeat.ts';
 import { runPauseWatch } from './pause-watch.ts';
 import { Settler } from './settler.ts';
@@ -38,7 +38,8 @@ export interface WorkerOptions {
   readonly batchSize?: number;
   /**
    * Messages leased ahead of free slots, so a finished task's slot takes the next one at once
-   * instead of after a broker round trip (default: concurrency, at most 100; 0 turns it off).
+   * instead of after a broker round trip (default: 3 × concurrency, at least 10, at most 100;
+   * 0 turns it off).
    * Only while tasks are short (under PREFETCH_TASK_MS on average, handlers.ts): a prefetched message never
    * waits long behind a slow task that another worker could have taken it from.
    */
@@ -83,7 +84,7 @@ export class Worker {
     private readonly closeErrand: () => Promise<void>,
   ) {
     this.concurrency = positive('worker.concurrency', options.concurrency, 10);
-    this.prefetch = options.prefetch ?? Math.min(this.concurrency, 100);
+    this.prefetch = options.prefetch ?? defaultPrefetch(this.concurrency);
     if (!Number.isInteger(this.prefetch) || this.prefetch < 0)
       throw new ErrandConfigError('worker.prefetch', `must be an integer >= 0 (got ${options.prefetch})`);
     this.leaseMs = positive('worker.leaseMs', options.leaseMs, 30_000);
