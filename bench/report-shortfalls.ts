@@ -12,7 +12,7 @@ The first system measured in a run (Errand) also pays V8's warm-up in run 1: its
 that of runs 2 and 3, so only the median of several runs says anything.
 
 **This machine.** The figures above come from an Intel Xeon at 2.1 GHz (2 cores), where every system takes two to
-three times the CPU per task it took on the AMD EPYC of the previous run (the raw loop: 15-21 µs at concurrency 10
+three times the CPU per task it took on the AMD EPYC of the previous run (the raw loop: 12-16 µs at concurrency 10
 here, 13 µs there; a 2 KB socket write alone costs about 20 µs of wall time here). Ratios between systems hold up
 better than absolute µs, which is why the µs targets below read worse than the previous run's.
 
@@ -23,34 +23,35 @@ only when used. New in this round: **prefetch** — while tasks average under 50
 \`prefetch\` (default: three per handler, at least 10, at most 100) messages ahead of free handlers, in queue order, so a finished handler's slot
 starts the next message at once instead of after the settle's round trip. Measured side by side
 (\`npx tsx bench/prefetch-ab.ts --pairs 3\`: \`prefetch: 0\` and the default in alternating runs on one Redis): at
-concurrency 1, 1.3-2.1× the throughput and a quarter to a half less CPU per task; at 10 and 100 within this
-machine's noise (0.94-1.6× and 1.03-1.2×). And Errand is measured as
+concurrency 1, 2.5-3.8× the throughput and half to two thirds less CPU per task; at 10, 1.0-1.45×; at 100,
+1.0-1.3× (this machine's noise is of that size). And Errand is measured as
 users run it, from \`dist/\` (through tsx it paid about a fifth more producer CPU).
 
-**Processing against BullMQ (goal ≥ 1.3× at concurrency 1, ≥ 2.5× at 10 and 100): 1.74×, 1.70× and 2.04× (medians):
+**Processing against BullMQ (goal ≥ 1.3× at concurrency 1, ≥ 2.5× at 10 and 100): 2.75×, 1.96× and 2.16× (medians):
 met at 1, not at 10 and 100.** Errand keeps its results (BullMQ removes its jobs): with \`results: false\` Errand
-reaches about 2.6× at 10 and 3.4× at 100. Worker CPU per task is 112 / 52 / 31 µs at concurrency 1 / 10 / 100
-against BullMQ's 146 / 96 / 70 µs (0.85× / 0.62× / 0.41×).
+reaches about 2.6× at 10 and 3.2× at 100. Worker CPU per task is 77 / 42 / 27 µs at concurrency 1 / 10 / 100
+against BullMQ's 138 / 78 / 54 µs.
 
-**Worker CPU per task at concurrency 10 and 100 (goal ≤ 20 µs): 52 and 31 µs here, not met** (32 and 21 µs with
-\`results: false\`; the raw loop itself needs 21 and 14 µs on this machine). Profile at concurrency 10
+**Worker CPU per task at concurrency 10 and 100 (goal ≤ 20 µs): 42 and 27 µs here, not met** (28 and 16 µs with
+\`results: false\`; the raw loop itself needs 14 and 16 µs on this machine). Profile at concurrency 10
 (\`--cpu-prof\`): a quarter idle (Node waits for Redis: the settle-and-lease script is the next step's input),
-13 % in socket writes (the kernel's loopback path, paid per write), 9 % garbage collection, then the executor
-(7 %), node-redis's command encoding (6 %), the settler, the Prometheus counters and the result records (3 % each),
-\`AsyncLocalStorage\` (about 3 %, kept: \`taskContext()\` may be called after an \`await\`). What would move it next:
+9 % in socket writes (the kernel's loopback path, paid per write), 9 % garbage collection, then the executor
+(7 %), node-redis's command encoding (6 %), \`AsyncLocalStorage\` (4 %, kept: \`taskContext()\` may be called after
+an \`await\`), and message decoding, the Prometheus counters, the result records and the settler at 2-3 % each.
+What would move it next:
 fewer bytes per result record (it repeats the task name, queue and timestamps the worker already has), one event
 object per task shared by the listeners, and fewer socket writes per batch (records and settle in one buffer).
 
-**Processing against the raw list loop at 10 and 100 (goal 0.9×): 0.37× and 0.39×, not met.** The raw loop does
+**Processing against the raw list loop at 10 and 100 (goal 0.9×): 0.34× and 0.56×, not met.** The raw loop does
 \`LMOVE\` + \`LREM\` per task and nothing else (2-5 µs of Redis CPU per task); Errand keeps a lease with a fencing
-token, writes a result record and publishes completion: 13-16 µs of Redis CPU per task (6-11 µs without results),
-mostly inside the settle-and-lease script, and about 2.5× the loop's Node CPU. A no-op task is the worst case for
+token, writes a result record and publishes completion: 9-16 µs of Redis CPU per task (6-10 µs without results),
+mostly inside the settle-and-lease script, and 1.6-3× the loop's Node CPU. A no-op task is the worst case for
 this comparison; the ceiling it sets is not reachable with results stored.
 
-**Enqueue (goals ≥ 2× BullMQ, ≥ Bee-Queue, ≤ 10 µs client CPU): 3.95×, 1.53× met; 11.6 µs (8.0-13.7) not met
-here** (5.3 µs on the previous machine).
+**Enqueue (goals ≥ 2× BullMQ, ≥ Bee-Queue, ≤ 10 µs client CPU): 3.77×, 1.45× and 7.4 µs (6.2-13.9): met** (the
+last by its median only; 5.3 µs on the previous machine).
 
-**p99 latency at 500 tasks/s (goal ≤ 0.5× BullMQ): 1.10× (0.67-1.61), not met.** Both are around a millisecond
+**p99 latency at 500 tasks/s (goal ≤ 0.5× BullMQ): 0.88× (0.71-1.40), not met.** Both are around a millisecond
 or two; a waiting worker wakes from \`BLMOVE\` and then leases with a script (two round trips where Bee-Queue's
 \`BRPOPLPUSH\` takes one), and single garbage-collection pauses of the benchmark process (which also holds the
 producer) decide the tail.
@@ -60,7 +61,7 @@ settle after the executions finishing in the same turn (\`setImmediate\`). Its w
 garbage collection pauses of the benchmark process, which also holds the producer.
 
 **Scaling past one process.** \`npx tsx bench/scaling.ts\` runs 1, 2 and 4 worker processes (concurrency 100
-each) on one Redis: 27-30k, 34-41k and 27-30k tasks/s with Redis CPU per task at 11, 8-10 and 8-10 µs (about
-100k tasks/s for one Redis core if Node were free), so on this 2-core machine the worker processes, not Redis,
+each) on one Redis: 27-29k, 31-33k and 21-23k tasks/s with Redis CPU per task at 12, 10-11 and 10-12 µs (about
+80-100k tasks/s for one Redis core if Node were free), so on this 2-core machine the worker processes, not Redis,
 are the limit (four processes share two cores with Redis).
 `;
