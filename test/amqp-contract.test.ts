@@ -6,7 +6,7 @@ import { after } from 'node:test';
 import { openAmqp } from '../src/brokers/amqp/index.ts';
 import { RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
 import { AMQP_URL, deleteAmqpQueues } from './amqp-helpers.ts';
-import { runBrokerContract } from './contract/broker.contract.ts';
+import { runBrokerContract, withPeers } from './contract/broker.contract.ts';
 import { runErrandSuite } from './contract/errand.suite.ts';
 import { REDIS_URL, uniquePrefix } from './helpers.ts';
 
@@ -25,18 +25,7 @@ runBrokerContract({
   create: async () => {
     const prefix = uniquePrefix('amqpc');
     prefixes.push(prefix);
-    const opened = [stores(prefix)];
-    return {
-      ...opened[0]!,
-      peer: async () => {
-        const peer = stores(prefix);
-        opened.push(peer);
-        return peer;
-      },
-      close: async () => {
-        for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
-      },
-    };
+    return withPeers(stores(prefix), () => stores(prefix));
   },
 });
 

@@ -6,6 +6,7 @@ import { after } from 'node:test';
 import { MemoryBroker, MemoryResultBackend } from '../src/brokers/memory/index.ts';
 import { RedisBroker, RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
 import { openSqlite } from '../src/brokers/sqlite/index.ts';
+import { withPeers } from './contract/broker.contract.ts';
 import { runOperationsContract } from './contract/operations.contract.ts';
 import { deleteByPrefix, REDIS_URL, uniquePrefix } from './helpers.ts';
 
@@ -59,17 +60,8 @@ runOperationsContract({
   name: 'sqlite',
   create: async () => {
     const file = join(dir, `ops-${++files}.db`);
-    const opened = [openSqlite(file, { prefix: 'ops' })];
-    return {
-      ...opened[0]!,
-      peer: async () => {
-        const peer = openSqlite(file, { prefix: 'ops', separateConnection: true });
-        opened.push(peer);
-        return peer;
-      },
-      close: async () => {
-        for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
-      },
-    };
+    return withPeers(openSqlite(file, { prefix: 'ops' }), () =>
+      openSqlite(file, { prefix: 'ops', separateConnection: true }),
+    );
   },
 });

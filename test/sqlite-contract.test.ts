@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { openSqlite } from '../src/brokers/sqlite/index.ts';
-import { runBrokerContract } from './contract/broker.contract.ts';
+import { runBrokerContract, withPeers } from './contract/broker.contract.ts';
 import { runErrandSuite } from './contract/errand.suite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'errand-sqlite-contract-'));
@@ -19,18 +19,9 @@ runBrokerContract({
   name: 'sqlite',
   create: async () => {
     const file = join(dir, `contract-${++files}.db`);
-    const opened = [openSqlite(file, { prefix: 'contract' })];
-    return {
-      ...opened[0]!,
-      peer: async () => {
-        const peer = openSqlite(file, { prefix: 'contract', separateConnection: true });
-        opened.push(peer);
-        return peer;
-      },
-      close: async () => {
-        for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
-      },
-    };
+    return withPeers(openSqlite(file, { prefix: 'contract' }), () =>
+      openSqlite(file, { prefix: 'contract', separateConnection: true }),
+    );
   },
 });
 

@@ -9,7 +9,7 @@ import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/clie
 import { RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
 import { openSqs } from '../src/brokers/sqs/index.ts';
 import { Errand } from '../src/index.ts';
-import { runBrokerContract } from './contract/broker.contract.ts';
+import { runBrokerContract, withPeers } from './contract/broker.contract.ts';
 import { runErrandSuite } from './contract/errand.suite.ts';
 import { REDIS_URL, trackPrefix, uniquePrefix } from './helpers.ts';
 import { type LocalSqs, startLocalSqs } from './sqs-helpers.ts';
@@ -35,18 +35,7 @@ runBrokerContract({
   name: 'sqs',
   create: async () => {
     const prefix = uniquePrefix('sqsc');
-    const opened = [stores(prefix)];
-    return {
-      ...opened[0]!,
-      peer: async () => {
-        const peer = stores(prefix);
-        opened.push(peer);
-        return peer;
-      },
-      close: async () => {
-        for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
-      },
-    };
+    return withPeers(stores(prefix), () => stores(prefix));
   },
 });
 

@@ -7,7 +7,7 @@
 import { after, before } from 'node:test';
 import { RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
 import { openSqs } from '../src/brokers/sqs/index.ts';
-import { runBrokerContract } from './contract/broker.contract.ts';
+import { runBrokerContract, withPeers } from './contract/broker.contract.ts';
 import { runErrandSuite } from './contract/errand.suite.ts';
 import { REDIS_URL, trackPrefix, uniquePrefix } from './helpers.ts';
 import { type LocalSqs, startLocalSqs } from './sqs-helpers.ts';
@@ -33,18 +33,7 @@ runBrokerContract({
   name: 'sqs fifo',
   create: async () => {
     const prefix = uniquePrefix('sqsfc');
-    const opened = [stores(prefix)];
-    return {
-      ...opened[0]!,
-      peer: async () => {
-        const peer = stores(prefix);
-        opened.push(peer);
-        return peer;
-      },
-      close: async () => {
-        for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
-      },
-    };
+    return withPeers(stores(prefix), () => stores(prefix));
   },
 });
 

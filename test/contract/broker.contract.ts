@@ -27,6 +27,22 @@ export interface ContractFixture extends ContractStores {
   readonly close: () => Promise<void>;
 }
 
+/** A fixture of `first`, whose peers `openPeer` opens; closing it closes them all. */
+export function withPeers(first: ContractStores, openPeer: () => ContractStores): Required<ContractFixture> {
+  const opened = [first];
+  return {
+    ...first,
+    peer: async () => {
+      const peer = openPeer();
+      opened.push(peer);
+      return peer;
+    },
+    close: async () => {
+      for (const s of opened) await Promise.all([s.broker.close(), s.backend.close()]);
+    },
+  };
+}
+
 export interface ContractOptions {
   readonly name: string;
   /** A fresh, isolated store for one test. */
