@@ -88,6 +88,30 @@ describe('redis scripts apply entirely or not at all (issue 9, item 1)', () => {
     assert.equal(await client.sendCommand(['LLEN', k.wait]), 0);
   });
 
+  it('a blocking wait sets no timer that outlives it (node-redis per-command AbortSignal.timeout)', async () => {
+    // Each such signal holds a timer and a weak reference for its whole 5 s: an idle worker
+    // woken per task piled them up into the old generation, and every scavenge slowed down.
+    const client = await connection.ready();
+    const q = 'wakes';
+    await client.sendCommand(['RPUSH', queueKeys(prefix, q).wait, 'x']);
+    const original = AbortSignal.timeout;
+    let made = 0;
+    AbortSignal.timeout = (ms: number) => {
+      made++;
+      return original.call(AbortSignal, ms);
+    };
+    try {
+      const signal = new AbortController().signal;
+      const started = Date.now();
+      // The list is not empty: each wait is one BLMOVE answered at once.
+      for (let i = 0; i < 30; i++) await broker.waitForWork(q, Date.now() + 1000, signal);
+      assert.ok(Date.now() - started < 1000, 'waits on a non-empty list return at once');
+    } finally {
+      AbortSignal.timeout = original;
+    }
+    assert.equal(made, 0, `${made} timeout signals made by 30 blocking waits`);
+  });
+
   it('a blocking wait that fails (or gets a due time that is not a number) still waits, so no loop spins', async () => {
     const client = await connection.ready();
     const q = 'wrongtype';

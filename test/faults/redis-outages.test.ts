@@ -2,11 +2,14 @@
  * Redis itself fails (issue 9, fault suite), on a redis-server of the test's own:
  * - SIGKILL and restart mid-run (AOF, fsync always), three times: no acknowledged send is lost.
  * - SIGSTOP for longer than the lease (item 9): long tasks are not run a second time.
+ * - SIGSTOP under a blocking wait: the wait ends within its bound (no per-command timer of node-redis).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
+import { COMMAND_TIMEOUT_MS } from '../../src/brokers/redis/connection.ts';
+import { RedisBroker, RedisConnection } from '../../src/brokers/redis/index.ts';
 import { defaultPrefetch } from '../../src/core/worker/handlers.ts';
 import { Errand } from '../../src/index.ts';
 import { type PrivateRedis, startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
@@ -144,6 +147,29 @@ describe('Redis outages', () => {
       bound: 0,
       seconds: Math.round((2.5 * leaseMs) / 1000),
     });
+  });
+
+  it('Redis stopped (SIGSTOP) under a blocking wait: the wait ends within its bound', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const pid = await pidOf(redis);
+    const connection = new RedisConnection({ url: redis.url }).retain();
+    const broker = new RedisBroker(connection, { prefix: uniquePrefix('redis-stop-wait') });
+    cleanups.push(async () => {
+      process.kill(pid, 'SIGCONT');
+      await broker.close();
+    });
+    await broker.waitForWork('q', Date.now() + 50, new AbortController().signal); // connected, idle
+    process.kill(pid, 'SIGSTOP');
+    const started = Date.now();
+    // Never aborted: only the wait's own bound can end it while Redis does not answer.
+    await broker.waitForWork('q', Date.now() + 1000, new AbortController().signal);
+    const took = Date.now() - started;
+    process.kill(pid, 'SIGCONT');
+    assert.ok(
+      took >= 1000 && took < COMMAND_TIMEOUT_MS + 1500,
+      `waited ${took} ms (bound ${COMMAND_TIMEOUT_MS} ms)`,
+    );
   });
 });
 

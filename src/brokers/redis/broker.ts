@@ -17,7 +17,7 @@ import type {
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
 import { SILENCE_FRACTION } from '../lease-grace.ts';
 import { newWorkerId, tokenPrefixOf } from '../worker-identity.ts';
-import { type Client, closeClient, type RedisConnection } from './connection.ts';
+import { type Client, COMMAND_TIMEOUT_MS, closeClient, type RedisConnection } from './connection.ts';
 import { type QueueKeys, queueKeys } from './keys.ts';
 import * as ops from './operations.ts';
 import type { RecordBatch, TakenRecords } from './result-rider.ts';
@@ -252,9 +252,11 @@ export class RedisBroker implements Broker {
       return;
     }
     this.blocking.add(client);
-    // Aborting closes the blocked connection: BLMOVE cannot be cancelled any other way.
+    // Aborting closes the blocked connection: BLMOVE cannot be cancelled any other way. So does
+    // a Redis that does not answer in time (stopped, partitioned): the wait is bounded.
     const onAbort = (): void => client.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
+    const unanswered = setTimeout(onAbort, Math.max(COMMAND_TIMEOUT_MS, ms + 1000));
     const wait = this.keys(queue).wait;
     const started = Date.now();
     let failed = false;
@@ -265,6 +267,7 @@ export class RedisBroker implements Broker {
       // Closed by abort, or the server went away or refused the call: waited out below.
       failed = true;
     } finally {
+      clearTimeout(unanswered);
       signal.removeEventListener('abort', onAbort);
       this.blocking.delete(client);
       if (client.isReady && !this.closed) this.idleBlocking.push(client);

@@ -42,7 +42,7 @@ export class RedisConnection {
 
   constructor(private readonly options: RedisConnectionOptions) {
     this.where = describeUrl(options.url);
-    this.client = this.bounded(this.create({ boundedByWatchdog: true }));
+    this.client = this.bounded(this.create({ timeoutSignals: false }));
   }
 
   /** Makes each command of `client` fail within the command timeout, with an error naming Redis and the command. */
@@ -91,13 +91,19 @@ export class RedisConnection {
     return this.lastError && !this.client.isReady ? `; last connection error: ${this.lastError.message}` : '';
   }
 
-  private create(options: { boundedByWatchdog?: boolean } = {}): Client {
+  /**
+   * `timeoutSignals: false` turns node-redis's own per-command timeout off: it is an
+   * AbortSignal.timeout() that lives its whole 5 s however soon the reply comes (a timer and a
+   * weak reference per command, carried into the old generation: at a few hundred commands a
+   * second they made every scavenge take milliseconds). Clients made so bound their commands
+   * otherwise: the shared client by the watchdog (bounded()), a blocking client by a timer
+   * per wait (RedisBroker.waitForWork). The subscriber, with few commands, keeps node-redis's.
+   */
+  private create(options: { timeoutSignals: boolean }): Client {
     const client = createClient({
       url: this.options.url,
       RESP: 2,
-      // The shared client's commands are bounded by the watchdog (see bounded()), not by a
-      // timeout signal per command.
-      ...(options.boundedByWatchdog && { commandOptions: { timeout: 0 } }),
+      ...(!options.timeoutSignals && { commandOptions: { timeout: 0 } }),
       socket: {
         connectTimeout: 5000,
         reconnectStrategy: (retries: number) => reconnectDelay(retries),
@@ -138,7 +144,7 @@ export class RedisConnection {
 
   /** A fresh client for blocking commands (one per worker queue), closed by the caller. */
   async blockingClient(signal: AbortSignal): Promise<Client> {
-    const client = this.create();
+    const client = this.create({ timeoutSignals: false });
     const onAbort = (): void => client.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -158,7 +164,7 @@ export class RedisConnection {
   /** The subscriber client; like ready(), connecting is started and not awaited. */
   async subscriberClient(): Promise<Client> {
     if (!this.subscriber) {
-      const subscriber = this.create();
+      const subscriber = this.create({ timeoutSignals: true });
       this.subscriber = subscriber;
       subscriber.connect().catch((err: unknown) => {
         this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
