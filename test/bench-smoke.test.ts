@@ -287,8 +287,33 @@ void describe('prefetch side-by-side script (bench/prefetch-ab.ts)', () => {
     );
     const lines = stdout.trim().split('\n');
     assert.equal(lines.length, 2, stdout);
-    assert.match(lines[0] ?? '', /^c2 pair 1 prefetch 0: \d+ tasks\/s, [\d.]+ µs CPU\/task$/);
-    assert.match(lines[1] ?? '', /^c2 pair 1 prefetch default: \d+ tasks\/s, [\d.]+ µs CPU\/task$/);
+    const thread = process.platform === 'linux' ? String.raw` \(main thread [\d.]+\)` : '';
+    assert.match(
+      lines[0] ?? '',
+      new RegExp(`^c2 pair 1 prefetch 0: \\d+ tasks/s, [\\d.]+ µs CPU/task${thread}$`),
+    );
+    assert.match(
+      lines[1] ?? '',
+      new RegExp(`^c2 pair 1 prefetch default: \\d+ tasks/s, [\\d.]+ µs CPU/task${thread}$`),
+    );
     await deleteByPrefix('bench-prefetch-');
+  });
+});
+
+void describe('latency stall probe (bench/latency-stalls.ts)', () => {
+  it('runs producer and worker at a rate and reports percentiles and event loop stalls', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'bench/latency-stalls.ts', '--redis', REDIS_URL, '--rate', '200', '--seconds', '1'],
+      { cwd: root, timeout: 60_000 },
+    );
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 2, stdout);
+    assert.match(lines[0] ?? '', /^200 tasks at 200\/s: p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms$/);
+    assert.match(
+      lines[1] ?? '',
+      /^event loop stalls over 2\.5 ms: [\d.]+\/s, \d+ of \d+ during a GC \(\d+ GCs\)$/,
+    );
+    await deleteByPrefix('bench-stalls-');
   });
 });
