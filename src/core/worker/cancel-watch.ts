@@ -7,7 +7,7 @@
  */
 import { TaskCancelledError } from '../errors.ts';
 import type { ResultBackend } from '../port.ts';
-import type { Execution } from './executor.ts';
+import type { Execution } from './execution.ts';
 
 export function watchCancels(
   backend: ResultBackend,

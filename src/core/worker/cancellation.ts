@@ -28,12 +28,9 @@ export class Cancellation {
     this.listener?.(reason);
   }
 
-  /** Settles like `promise`, or rejects with the reason as soon as this is cancelled. */
-  race<T>(promise: PromiseLike<T>): Promise<T> {
-    if (this.reason !== undefined) return Promise.reject(this.reason);
-    return new Promise<T>((resolve, reject) => {
-      this.listener = reject;
-      promise.then(resolve, reject);
-    });
+  /** Calls `listener` with the reason when this is cancelled (at once if it already is). One listener. */
+  onAbort(listener: (reason: unknown) => void): void {
+    if (this.reason !== undefined) listener(this.reason);
+    else this.listener = listener;
   }
 }

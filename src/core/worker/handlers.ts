@@ -4,7 +4,7 @@
  * decides whether the worker leases ahead at all: only while tasks are short (PREFETCH_TASK_MS),
  * so a message never waits long behind a slow task another worker could have run it beside.
  */
-import type { Execution } from './executor.ts';
+import type { Execution } from './execution.ts';
 
 /** Tasks of a worker must average under this for it to lease messages ahead of free slots. */
 export const PREFETCH_TASK_MS = 50;

@@ -6,7 +6,7 @@
 import { sleep } from '../clock.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { Broker } from '../port.ts';
-import type { Execution } from './executor.ts';
+import type { Execution } from './execution.ts';
 
 export async function runHeartbeat(
   broker: Broker,

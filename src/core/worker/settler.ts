@@ -29,7 +29,7 @@ interface Pending {
   readonly redelivered: string | undefined;
   /** The execution settling, whose slot a refill may take over. */
   readonly holder: SlotHolder | undefined;
-  readonly resolve: (applied: boolean) => void;
+  readonly applied: (applied: boolean) => void;
 }
 
 /** Lets a settle also lease the next messages for the slots it frees (one round trip). */
@@ -80,13 +80,25 @@ export class Settler {
 
   /** Queue an outcome; resolves true when applied, false when the lease had been lost (or the settler gave up). */
   settle(queue: string, outcome: Outcome, redelivered?: string, holder?: SlotHolder): Promise<boolean> {
-    if (this.abandoned.signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const pending: Pending = { queue, outcome, redelivered, holder, resolve };
-      this.unsettled.add(pending);
-      this.outcomes.push(pending);
-      this.schedule();
-    });
+    return new Promise((resolve) => this.settleThen(queue, outcome, redelivered, holder, resolve));
+  }
+
+  /** As `settle`, calling `applied` instead of resolving a promise (the executor's hot path). */
+  settleThen(
+    queue: string,
+    outcome: Outcome,
+    redelivered: string | undefined,
+    holder: SlotHolder | undefined,
+    applied: (applied: boolean) => void,
+  ): void {
+    if (this.abandoned.signal.aborted) {
+      applied(false);
+      return;
+    }
+    const pending: Pending = { queue, outcome, redelivered, holder, applied };
+    this.unsettled.add(pending);
+    this.outcomes.push(pending);
+    this.schedule();
   }
 
   private schedule(): void {
@@ -184,7 +196,12 @@ export class Settler {
 
   private done(pending: Pending, lost: boolean): void {
     this.unsettled.delete(pending);
-    pending.resolve(!lost);
+    try {
+      pending.applied(!lost);
+    } catch (err) {
+      // A callback that throws must not keep the rest of its batch from being told.
+      this.logger.error(`worker: after a settle: ${describe(err)}`);
+    }
   }
 
   /** Waits until everything queued so far is written, or until `signal` aborts. */

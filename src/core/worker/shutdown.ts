@@ -6,7 +6,7 @@
 import type { Deadline } from '../clock.ts';
 import { ShutdownError } from '../errors.ts';
 import type { TaskRecord } from '../port.ts';
-import type { Execution } from './executor.ts';
+import type { Execution } from './execution.ts';
 import type { Settler } from './settler.ts';
 
 /** How long the hand-back (and the last settles) may take once the drain deadline passed. */

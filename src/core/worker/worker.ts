@@ -12,7 +12,8 @@ import type { Runtime } from '../runtime.ts';
 import { watchCancels } from './cancel-watch.ts';
 import { Cancellation } from './cancellation.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
-import { type Execution, Executor } from './executor.ts';
+import type { Execution } from './execution.ts';
+import { Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
 import { defaultPrefetch, HandlerQueue } from './handlers.ts';
 import { runHeartbeat } from './heartbeat.ts';
@@ -153,14 +154,13 @@ export class Worker {
     const handlers = new HandlerQueue(this.concurrency);
     this.handlers = handlers;
     const start = (execution: Execution): void => {
-      // One handler for both ends (not catch + finally: a promise less per task).
-      executor.run(execution).then(
-        () => ended(execution),
-        (err: unknown) => {
-          this.reportError(err instanceof Error ? err : new Error(String(err)));
-          ended(execution);
-        },
-      );
+      executor.run(execution, (failure) => {
+        if (failure) {
+          const { error } = failure;
+          this.reportError(error instanceof Error ? error : new Error(String(error)));
+        }
+        ended(execution);
+      });
     };
     // A leased message that will not start here: out of the worker, its slot free.
     const dropUnstarted = (execution: Execution): void => {
