@@ -1,10 +1,13 @@
 /**
  * Where the latency tail comes from: producer and worker in one process (as in the latency
  * scenario) at a steady rate, with a 1 ms interval timer that records every stall of the event
- * loop longer than 2.5 ms and a GC observer. Prints the latency percentiles, the stalls per
- * second, and how many stalls overlapped a garbage collection.
+ * loop longer than 2.5 ms and a GC observer. A second, idle process runs the same timer at the
+ * same time: stalls it sees too come from the machine (CPU contention), not from Errand's work.
+ * Prints the latency percentiles, the stalls per second of both processes, and how many of this
+ * process's stalls overlapped a garbage collection.
  * `npx tsx bench/latency-stalls.ts [--redis URL] [--rate 500] [--seconds 6]`
  */
+import { spawn } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -55,6 +58,24 @@ const probe = setInterval(() => {
   last = now;
 }, 1);
 
+// The idle process's probe: the same timer, nothing else to do; prints its stalls per second.
+const idleProbe = spawn(
+  process.execPath,
+  [
+    '-e',
+    `let last = performance.now(), stalls = 0; const t0 = last;
+     const probe = setInterval(() => { const now = performance.now(); if (now - last > ${STALL_MS}) stalls++; last = now; }, 1);
+     process.stdin.on('end', () => { clearInterval(probe); console.log((stalls / ((performance.now() - t0) / 1000)).toFixed(1)); });
+     process.stdin.resume();`,
+  ],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+);
+let idleOutput = '';
+idleProbe.stdout.on('data', (chunk: Buffer) => {
+  idleOutput += chunk.toString();
+});
+const idleExited = new Promise<void>((resolve) => idleProbe.on('close', () => resolve()));
+
 measuring = true;
 const started = performance.now();
 const sends: Promise<unknown>[] = [];
@@ -69,6 +90,8 @@ await Promise.all(sends);
 await sleep(300);
 measuring = false;
 clearInterval(probe);
+idleProbe.stdin.end();
+await idleExited;
 observer.disconnect();
 await worker.stop();
 await Promise.all([producer.close(), consumer.close()]);
@@ -80,5 +103,5 @@ console.log(
   `${latencies.length} tasks at ${rate}/s: p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, p99 ${at(0.99)} ms`,
 );
 console.log(
-  `event loop stalls over ${STALL_MS} ms: ${(stalls.length / seconds).toFixed(1)}/s, ${duringGc} of ${stalls.length} during a GC (${collections.length} GCs)`,
+  `event loop stalls over ${STALL_MS} ms: ${(stalls.length / seconds).toFixed(1)}/s, ${duringGc} of ${stalls.length} during a GC (${collections.length} GCs); an idle process beside it: ${idleOutput.trim()}/s`,
 );
