@@ -75,7 +75,9 @@ export function perform(
     queueMicrotask(() => end(attempt));
     return;
   }
-  value.then(
+  // Promise.resolve: a native promise as it is; a foreign thenable that calls back at once is
+  // made to call back later, like every other handler.
+  Promise.resolve(value).then(
     (result) => end({ ok: true, value: result ?? null, durationMs: performance.now() - started }),
     (error: unknown) => end({ ok: false, error }),
   );
