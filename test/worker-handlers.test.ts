@@ -21,6 +21,7 @@ void describe('worker: what a handler returns', () => {
       'eager',
       (n: number) =>
         ({
+          // biome-ignore lint/suspicious/noThenProperty: a foreign thenable is what this test is about
           then(resolve: (v: number) => void) {
             resolve(n * 4);
           },
@@ -30,6 +31,7 @@ void describe('worker: what a handler returns', () => {
       'eager-reject',
       () =>
         ({
+          // biome-ignore lint/suspicious/noThenProperty: a foreign thenable is what this test is about
           then(_: unknown, reject: (e: Error) => void) {
             reject(new Error('no thanks'));
           },
@@ -71,6 +73,7 @@ void describe('worker: what a handler returns', () => {
       Error.stackTraceLimit = Number.POSITIVE_INFINITY;
       depths.push(new Error().stack?.split('\n').length ?? 0);
       Error.stackTraceLimit = limit;
+      // biome-ignore lint/suspicious/noThenProperty: a foreign thenable is what this test is about
       return { then: (resolve: (v: null) => void) => resolve(null) } as unknown as Promise<null>;
     });
     const worker = errand.worker({ concurrency: 1, prefetch: 30, handleSignals: false });
