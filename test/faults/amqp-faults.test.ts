@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { Errand } from '../../src/index.ts';
 import { AMQP_URL, deleteAmqpQueues } from '../amqp-helpers.ts';
 import { REDIS_URL, tempDir, uniquePrefix } from '../helpers.ts';
-import { checkKillLoop, killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+import { checkKillLoop, killLoop, lines, startFixture, stopGently, waitFor } from './fleet.ts';
 
 /** Unacknowledged deliveries of a queue, as RabbitMQ counts them (the broker's stats cannot). */
 function unacked(queue: string): number {

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { defaultPrefetch } from '../../src/core/worker/handlers.ts';
 import { Errand } from '../../src/index.ts';
 import { startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
-import { checkKillLoop, killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+import { checkKillLoop, killLoop, lines, startFixture, stopGently, waitFor } from './fleet.ts';
 
 const isEmpty = (s: { waiting: number; delayed: number; leased: number; dead: number }): boolean =>
   s.waiting + s.delayed + s.leased + s.dead === 0;

@@ -3,13 +3,12 @@
  * A killed worker's messages come back when their visibility timeout (the lease, 2 s here) ends:
  * nothing lost, duplicates within what was in flight.
  */
-import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Errand } from '../../src/index.ts';
 import { REDIS_URL, tempDir, uniquePrefix } from '../helpers.ts';
 import { startLocalSqs } from '../sqs-helpers.ts';
-import { checkKillLoop, killLoop, lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
+import { checkKillLoop, killLoop, lines, startFixture, stopGently, waitFor } from './fleet.ts';
 
 describe('SQS faults', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
