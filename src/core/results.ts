@@ -16,13 +16,19 @@ export class ResultWaiter {
   constructor(private readonly backend: () => Promise<ResultBackend>) {}
 
   private async listen(): Promise<void> {
-    this.listening ??= this.backend().then((backend) =>
-      backend.onFinal((ids) => {
-        // An empty list means "re-read everything" (after a reconnect).
-        const wake = ids.length === 0 ? [...this.waiters.keys()] : ids;
-        for (const id of wake) for (const notify of this.waiters.get(id) ?? []) notify();
-      }),
-    );
+    const wake = (ids: readonly string[]): void => {
+      // An empty list means "re-read everything" (after a reconnect).
+      const which = ids.length === 0 ? [...this.waiters.keys()] : ids;
+      for (const id of which) for (const notify of this.waiters.get(id) ?? []) notify();
+    };
+    this.listening ??= this.backend()
+      .then((backend) => backend.onFinal(wake))
+      .then((stop) => {
+        // A task that became final between a waiter's first read and this subscription taking
+        // effect was announced to nobody: every waiter reads again now, not at the slow re-read.
+        wake([]);
+        return stop;
+      });
     await this.listening;
   }
 

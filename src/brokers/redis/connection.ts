@@ -37,6 +37,8 @@ export class RedisConnection {
   readonly where: string;
   /** The last connection error, quoted when a command fails for want of a connection. */
   private lastError: Error | undefined;
+  /** The first client made, which the others duplicate (see create()). */
+  private first: Client | undefined;
   /** Result records waiting to ride on the next settle script sent on this connection. */
   readonly results = new ResultRider(async (batch) => writeRecords(await this.ready(), batch));
 
@@ -100,15 +102,24 @@ export class RedisConnection {
    * per wait (RedisBroker.waitForWork). The subscriber, with few commands, keeps node-redis's.
    */
   private create(options: { timeoutSignals: boolean }): Client {
-    const client = createClient({
-      url: this.options.url,
-      RESP: 2,
-      ...(!options.timeoutSignals && { commandOptions: { timeout: 0 } }),
-      socket: {
-        connectTimeout: 5000,
-        reconnectStrategy: (retries: number) => reconnectDelay(retries),
-      },
-    }) as unknown as Client;
+    const commandOptions = options.timeoutSignals ? {} : { timeout: 0 };
+    // The first client is made from options; the others duplicate it. createClient builds a
+    // class with every command method for each call (tens of milliseconds of CPU, long enough
+    // to stall a running task when a worker opens its blocking connection); duplicate() reuses it.
+    const client = (
+      this.first === undefined
+        ? createClient({
+            url: this.options.url,
+            RESP: 2,
+            commandOptions,
+            socket: {
+              connectTimeout: 5000,
+              reconnectStrategy: (retries: number) => reconnectDelay(retries),
+            },
+          })
+        : this.first.duplicate({ commandOptions })
+    ) as unknown as Client;
+    this.first ??= client;
     // Without a listener node-redis would throw connection errors into the process.
     client.on('error', (err: Error) => {
       this.lastError = err.message ? err : new Error(err.name);
