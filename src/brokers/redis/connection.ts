@@ -106,19 +106,17 @@ export class RedisConnection {
     // The first client is made from options; the others duplicate it. createClient builds a
     // class with every command method for each call (tens of milliseconds of CPU, long enough
     // to stall a running task when a worker opens its blocking connection); duplicate() reuses it.
-    const client = (
-      this.first === undefined
-        ? createClient({
-            url: this.options.url,
-            RESP: 2,
-            commandOptions,
-            socket: {
-              connectTimeout: 5000,
-              reconnectStrategy: (retries: number) => reconnectDelay(retries),
-            },
-          })
-        : this.first.duplicate({ commandOptions })
-    ) as unknown as Client;
+    const client = (this.first === undefined
+      ? createClient({
+          url: this.options.url,
+          RESP: 2,
+          commandOptions,
+          socket: {
+            connectTimeout: 5000,
+            reconnectStrategy: (retries: number) => reconnectDelay(retries),
+          },
+        })
+      : this.first.duplicate({ commandOptions })) as unknown as Client;
     this.first ??= client;
     // Without a listener node-redis would throw connection errors into the process.
     client.on('error', (err: Error) => {
