@@ -27,26 +27,18 @@ runOperationsContract({
   name: 'redis',
   create: async () => {
     const prefix = uniquePrefix('ops');
-    const opened: RedisConnection[] = [];
     const open = () => {
       const connection = new RedisConnection({ url: REDIS_URL }).retain().retain();
-      opened.push(connection);
       return {
         broker: new RedisBroker(connection, { prefix }),
         backend: new RedisResultBackend(connection, prefix),
       };
     };
-    const first = open();
-    const peers: Array<ReturnType<typeof open>> = [];
+    const fixture = withPeers(open(), open);
     return {
-      ...first,
-      peer: async () => {
-        const p = open();
-        peers.push(p);
-        return p;
-      },
+      ...fixture,
       close: async () => {
-        for (const s of [first, ...peers]) await Promise.all([s.broker.close(), s.backend.close()]);
+        await fixture.close();
         await deleteByPrefix(prefix);
       },
     };

@@ -94,8 +94,8 @@ export class RedisConnection {
   }
 
   /**
-   * `timeoutSignals: false` turns node-redis's own per-command timeout off: it is an
-   * AbortSignal.timeout() that lives its whole 5 s however soon the reply comes (a timer and a
+   * `timeoutSignals: false` turns node-redis's own per-command timeout off: it is a timeout
+   * abort signal that lives its whole 5 s however soon the reply comes (a timer and a
    * weak reference per command, carried into the old generation: at a few hundred commands a
    * second they made every scavenge take milliseconds). Clients made so bound their commands
    * otherwise: the shared client by the watchdog (bounded()), a blocking client by a timer

@@ -128,13 +128,7 @@ export class Executor {
         try {
           if (applied && this.events.listenerCount('completed') > 0) {
             this.emit('completed', {
-              id: message.id,
-              task: message.task,
-              queue,
-              attempt: message.attempt + 1,
-              message,
-              startedAt,
-              delivery: leased.delivery,
+              ...eventBase(message, queue, startedAt, leased.delivery),
               result: decision.value,
               durationMs: decision.durationMs,
             });
@@ -195,20 +189,13 @@ export class Executor {
     if (message.links && decision.kind !== 'retry' && !(await this.followUps(execution, message, decision)))
       return;
     switch (decision.kind) {
-      case 'success': {
-        this.record(message, queue, 'SUCCESS', startedAt, decision.value, undefined);
-        if (
-          (await this.settler.settle(queue, { kind: 'ack', token: leased.token }, redelivered, execution)) &&
-          this.events.listenerCount('completed') > 0
-        ) {
-          this.emit('completed', {
-            ...eventBase(message, queue, startedAt, leased.delivery),
-            result: decision.value,
-            durationMs: decision.durationMs,
-          });
-        }
-        return;
-      }
+      case 'success':
+        // After its follow-ups, a workflow task ends as any other success does.
+        return new Promise<void>((resolve, reject) =>
+          this.succeed(execution, message, decision, startedAt, (failure) =>
+            failure ? reject(failure.error) : resolve(),
+          ),
+        );
       case 'retry': {
         this.record(message, queue, 'RETRY', startedAt, undefined, decision.error);
         const next = this.runtime.codec(queue).encode({ ...message, attempt: message.attempt + 1 });
