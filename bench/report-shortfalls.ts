@@ -12,7 +12,7 @@ The first system measured in a run (Errand) also pays V8's warm-up in run 1: its
 that of runs 2 and 3, so only the median of several runs says anything.
 
 **This machine.** The figures above come from a 2-core AMD EPYC virtual machine where every system is slow per
-operation: the raw loop needs 30 µs of worker CPU per task at concurrency 10 (14 µs on the Intel Xeon of the previous
+operation: the raw loop needs 30-33 µs of worker CPU per task at concurrency 10 (14 µs on the Intel Xeon of the previous
 run) and 32 µs of producer CPU per send with 100 in flight. Ratios between systems hold up far better than absolute
 µs between machines, so the µs targets read worse here than on either previous machine; none of them is met by the
 raw loop itself on this one.
@@ -32,13 +32,16 @@ every promise and every \`await\` costs an async-hook call and an allocation, an
 And a worker's blocking wait no longer gets node-redis's per-command \`AbortSignal.timeout\` (a timer and a weak
 reference kept alive 5 s per wake-up, which slowed every scavenge of an idle worker woken per task).
 
-**Processing against BullMQ (goal ≥ 1.3× at concurrency 1, ≥ 2.5× at 10 and 100): 5.88×, 2.76× and 2.87×
-(medians): met** (at 10 by the median: one run of three measured 2.43×). Errand keeps its results (BullMQ removes
-its jobs); against BullMQ keeping its completed jobs an hour it is 4.71×, 2.45× and 2.80×. Worker CPU per task is
-85 / 49 / 33 µs at concurrency 1 / 10 / 100 against BullMQ's 288 / 156 / 142 µs.
+**Processing against BullMQ (goal ≥ 1.3× at concurrency 1, ≥ 2.5× at 10 and 100): 4.36×, 2.48× and 2.89×
+(medians; section 2 was re-measured on the final code, \`npx tsx bench/run.ts --scenarios process --runs 3\`): met at
+1 and 100, just short at 10 (2.39-2.67; the run before the last review commit, whose only hot-path change is
+building the \`completed\` payload from \`eventBase\`, measured 2.76×, 2.43-5.50: the noise of this machine is of
+that size).** Errand keeps its results (BullMQ removes its jobs); against BullMQ keeping its completed jobs an hour
+it is 3.59×, 2.60× and 2.51×. Worker CPU per task is 85 / 43 / 36 µs at concurrency 1 / 10 / 100 against
+BullMQ's 342 / 160 / 170 µs.
 
-**Worker CPU per task at concurrency 10 and 100 (goal ≤ 20 µs): 49 and 33 µs here, not met** (30 and 24 µs with
-\`results: false\`, as low as the raw loop's own 30 and 26 µs on this machine). Split by thread (\`npx tsx
+**Worker CPU per task at concurrency 10 and 100 (goal ≤ 20 µs): 43 and 36 µs here, not met** (32 and 27 µs with
+\`results: false\`; the raw loop itself needs 33 and 30 µs on this machine). Split by thread (\`npx tsx
 bench/prefetch-ab.ts --concurrency 10\` prints the main thread's share on Linux): about 35 µs on the main thread
 and 15-20 µs on V8's helper threads (parallel scavenges, concurrent marking). Of the 7.5 KB still allocated per
 task, the largest shares are node-redis's command encoding (0.8 KB), the result record's key and JSON (0.5 KB),
@@ -51,11 +54,11 @@ call costs socket writes and reads of about 20 µs each on this machine), so it 
 next: fewer bytes per command (a result record repeats the task name and queue), and a leaner Redis client on
 the hot path.
 
-**Processing against the raw list loop at 10 and 100 (goal 0.9×): 0.64× and 0.65×, not met.** The raw loop does
+**Processing against the raw list loop at 10 and 100 (goal 0.9×): 0.57× and 0.56×, not met.** The raw loop does
 \`LMOVE\` + \`LREM\` per task and nothing else; Errand keeps a lease with a fencing token, writes a result record
 and publishes completion, mostly inside the settle-and-lease script: about 2-4× the loop's Redis CPU per task.
-With \`results: false\` Errand's medians are 1.1× and 1.04× the loop's. A no-op task is the worst case for this
-comparison; the ceiling it sets is not reachable with results stored.
+Without results (\`results: false\`) Errand's medians are 0.88× and 0.78× the loop's. A no-op task is the worst
+case for this comparison; the ceiling it sets is not reachable with results stored.
 
 **Enqueue (goals ≥ 2× BullMQ, ≥ Bee-Queue, ≤ 10 µs client CPU): 3.77× and 1.63×: met; 16.5 µs of client CPU per
 send: not met on this machine**, where the raw loop's own \`RPUSH\` costs 32 µs, Bee-Queue 35 and BullMQ 74 (on
