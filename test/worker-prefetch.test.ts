@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RedisConnection } from '../src/brokers/redis/index.ts';
+import { openRedis, RedisConnection } from '../src/brokers/redis/index.ts';
 import { Errand, TaskCancelledError } from '../src/index.ts';
 import { deleteByPrefix, eventually, REDIS_URL, trackPrefix, uniquePrefix } from './helpers.ts';
 
@@ -187,6 +187,55 @@ describe('worker prefetch', () => {
       await eventually(() => started.length === 5, 5000, '"held" runs after resume');
     } finally {
       blocked.open();
+      await worker.stop();
+      await errand.close();
+    }
+  });
+});
+
+describe('settle batches', () => {
+  it('short tasks leased ahead run in batches that overlap their settles (at most max(64, concurrency) per batch)', async () => {
+    const prefix = trackPrefix(uniquePrefix('batches'));
+    prefixes.push(prefix);
+    const { broker, backend } = openRedis(REDIS_URL, { prefix });
+    // Records how many outcomes each settle-and-refill carried, and how many ran at once.
+    const settleAndReserve = broker.settleAndReserve!.bind(broker);
+    const outcomes: number[] = [];
+    let inFlight = 0;
+    let overlapped = 0;
+    broker.settleAndReserve = async (queue, batch, request) => {
+      outcomes.push(
+        batch.acks.length + batch.retries.length + batch.deadLetters.length + batch.releases.length,
+      );
+      if (++inFlight > 1) overlapped++;
+      try {
+        return await settleAndReserve(queue, batch, request);
+      } finally {
+        inFlight--;
+      }
+    };
+    const errand = new Errand({ broker, backend });
+    const concurrency = 100;
+    const total = 3000;
+    const noop = errand.task('noop', async (n: number) => n);
+    for (let i = 0; i < total; i += 1000) {
+      await noop.sendBulk(Array.from({ length: 1000 }, (_, j) => [i + j] as [number]));
+    }
+    let finished = 0;
+    const worker = errand.worker({ concurrency, handleSignals: false });
+    worker.on('completed', () => finished++);
+    try {
+      await worker.start();
+      await eventually(() => finished === total, 30_000, 'all done');
+      // Leased 100 + 100 ahead at a time: without the split, 200 ran in one turn and one call settled them.
+      const largest = Math.max(...outcomes);
+      assert.ok(
+        largest <= concurrency + 10,
+        `at most ~${concurrency} outcomes per settle (largest ${largest})`,
+      );
+      assert.ok(overlapped > 0, 'a settle was sent while another was in flight');
+      assert.deepEqual(await errand.stats(), { waiting: 0, delayed: 0, leased: 0, dead: 0 });
+    } finally {
       await worker.stop();
       await errand.close();
     }

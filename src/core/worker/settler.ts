@@ -43,6 +43,8 @@ export interface Refill {
   /** Slots handed over to a refill that the broker had no message for. */
   giveBack(slots: number): void;
   reportDead(queue: string, entries: readonly DeadLetter[]): void;
+  /** The outcomes queued so far were handed to the broker (a flush issued its calls). */
+  sent(): void;
   readonly leaseMs: number;
   readonly maxDeliveries: number;
 }
@@ -101,7 +103,8 @@ export class Settler {
     this.schedule();
   }
 
-  private schedule(): void {
+  /** Flushes in the next check phase (at once if nothing is queued), then tells the refill `sent()`. */
+  schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate, not a microtask: lets every execution finishing in this turn join the batch.
@@ -109,6 +112,8 @@ export class Settler {
       this.scheduled = false;
       const run = this.flush().finally(() => this.inFlight.delete(run));
       this.inFlight.add(run);
+      // flush() issued its calls before its first await.
+      this.refill?.sent();
     });
   }
 

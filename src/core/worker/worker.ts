@@ -145,6 +145,13 @@ export class Worker {
         dispatch: (queue, leased) => dispatch(queue, leased),
         giveBack: (n) => slots.give(n),
         reportDead,
+        sent: () => {
+          handlers.batchSent();
+          if (startsDeferred) {
+            startsDeferred = false;
+            startWaiting();
+          }
+        },
         leaseMs: this.leaseMs,
         maxDeliveries: errandOptions.maxDeliveries,
       },
@@ -168,19 +175,33 @@ export class Worker {
       execution.slotHeld = false;
       slots.give();
     };
+    // Waiting messages start as handlers free, up to a batch per settle (MIN_STARTS_PER_BATCH).
+    let startsDeferred = false;
+    const startWaiting = (): void => {
+      while (!handlers.full && handlers.waitingCount > 0) {
+        if (handlers.batchFull) {
+          // Resumed by `sent` below, once the settler has sent what the started ones decided.
+          if (!startsDeferred) {
+            startsDeferred = true;
+            settler.schedule();
+          }
+          return;
+        }
+        const next = handlers.next()!;
+        // A message leased ahead for a queue paused since goes back instead of running.
+        if (paused.has(next.queue)) {
+          dropUnstarted(next);
+          void this.releaseUnstarted(settler, next.queue, next.leased);
+          continue;
+        }
+        handlers.begin(next);
+        start(next);
+      }
+    };
     const handlerDone = (execution: Execution): void => {
       if (!handlers.finish(execution)) return;
       slots.leaseAhead(handlers.short ? this.prefetch : 0);
-      // A message leased ahead for a queue paused since goes back instead of running.
-      for (let next = handlers.next(); next; next = handlers.next()) {
-        if (!paused.has(next.queue)) {
-          handlers.begin(next);
-          start(next);
-          return;
-        }
-        dropUnstarted(next);
-        void this.releaseUnstarted(settler, next.queue, next.leased);
-      }
+      startWaiting();
     };
     const executor = new Executor(this.runtime, settler, this.events, handlerDone);
     const signal = this.fetchAbort.signal;
