@@ -205,7 +205,10 @@ describe('settle batches', () => {
     let overlapped = 0;
     broker.settleAndReserve = async (queue, batch, request) => {
       outcomes.push(
-        batch.acks.length + batch.retries.length + batch.deadLetters.length + batch.releases.length,
+        (batch.acks?.length ?? 0) +
+          (batch.retries?.length ?? 0) +
+          (batch.deadLetters?.length ?? 0) +
+          (batch.releases?.length ?? 0),
       );
       if (++inFlight > 1) overlapped++;
       try {

@@ -46,8 +46,8 @@ export async function createErrand(
     version,
     settings:
       `retries ${RETRIES}, leaseMs ${LEASE_MS} (an expired lease redelivers the task, dead letter after ` +
-      `${errand.options.maxDeliveries} deliveries), prefetch at its default (3 per handler, at least 10, at most 100, leased ` +
-      'ahead while tasks average under 50 ms), ' +
+      `${errand.options.maxDeliveries} deliveries), prefetch at its default (up to 100 leased ahead while tasks average under ` +
+      '50 ms, as many as the handlers run in 20 ms), ' +
       (variant.results
         ? `results stored in the broker's result backend (default; kept ${errand.options.resultTtlMs / 1000} s, the resultTtlMs default)`
         : 'worker({ results: false }): no result records'),

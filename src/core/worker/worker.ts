@@ -38,11 +38,11 @@ export interface WorkerOptions {
   /** Most messages leased in one broker call (default: concurrency, at most 100). */
   readonly batchSize?: number;
   /**
-   * Messages leased ahead of free slots, so a finished task's slot takes the next one at once
-   * instead of after a broker round trip (default: 3 × concurrency, at least 10, at most 100;
-   * 0 turns it off).
-   * Only while tasks are short (under PREFETCH_TASK_MS on average, handlers.ts): a prefetched message never
-   * waits long behind a slow task that another worker could have taken it from.
+   * Messages leased ahead of free slots at most, so a finished task's slot takes the next one at
+   * once instead of after a broker round trip (default 100; 0 turns it off). Only while tasks are
+   * short (under PREFETCH_TASK_MS on average), and only as many as the handlers run in about
+   * PREFETCH_WAIT_MS (handlers.ts): a prefetched message never waits long behind slow tasks that
+   * another worker could have taken it from.
    */
   readonly prefetch?: number;
 }
@@ -200,7 +200,7 @@ export class Worker {
     };
     const handlerDone = (execution: Execution): void => {
       if (!handlers.finish(execution)) return;
-      slots.leaseAhead(handlers.short ? this.prefetch : 0);
+      slots.leaseAhead(handlers.ahead(this.prefetch));
       startWaiting();
     };
     const executor = new Executor(this.runtime, settler, this.events, handlerDone);
