@@ -46,7 +46,7 @@ export async function createErrand(
     version,
     settings:
       `retries ${RETRIES}, leaseMs ${LEASE_MS} (an expired lease redelivers the task, dead letter after ` +
-      `${errand.options.maxDeliveries} deliveries), prefetch at its default (up to 100 leased ahead while tasks average under ` +
+      `${errand.options.maxDeliveries} deliveries), prefetch at its default (up to 200 leased ahead while tasks average under ` +
       '50 ms, as many as the handlers run in 20 ms), ' +
       (variant.results
         ? `results stored in the broker's result backend (default; kept ${errand.options.resultTtlMs / 1000} s, the resultTtlMs default)`

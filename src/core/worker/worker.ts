@@ -39,7 +39,7 @@ export interface WorkerOptions {
   readonly batchSize?: number;
   /**
    * Messages leased ahead of free slots at most, so a finished task's slot takes the next one at
-   * once instead of after a broker round trip (default 100; 0 turns it off). Only while tasks are
+   * once instead of after a broker round trip (default 200; 0 turns it off). Only while tasks are
    * short (under PREFETCH_TASK_MS on average), and only as many as the handlers run in about
    * PREFETCH_WAIT_MS (handlers.ts): a prefetched message never waits long behind slow tasks that
    * another worker could have taken it from.
