@@ -72,6 +72,17 @@ describe('metrics', () => {
       assert.ok(lines.has(expected), `metrics have "${expected}":\n${text}`);
     }
     assert.match(text, /^errand_task_run_seconds_bucket\{queue="mq",task="ok",le="\+Inf"\} 3$/m);
+    // Buckets are cumulative: the three quick runs are counted in every bucket from the first
+    // one they fit in up to 10 s, so the counts never go down and the 10 s bucket has all three.
+    const okBuckets = [
+      ...text.matchAll(/^errand_task_run_seconds_bucket\{queue="mq",task="ok",le="[^"]+"\} (\d+)$/gm),
+    ].map((m) => Number(m[1]));
+    assert.equal(okBuckets.length, 12, 'eleven bounds and +Inf');
+    assert.ok(
+      okBuckets.every((n, i) => i === 0 || n >= okBuckets[i - 1]!),
+      `cumulative: ${okBuckets.join(' ')}`,
+    );
+    assert.match(text, /^errand_task_run_seconds_bucket\{queue="mq",task="ok",le="10"\} 3$/m);
     await worker.stop();
   });
 

@@ -52,7 +52,8 @@ const GAUGES = {
 type GaugeName = keyof typeof GAUGES;
 
 class Histogram {
-  readonly counts = new Array<number>(DEFAULT_BUCKETS.length).fill(0);
+  /** Observations per bucket, not cumulative (one increment per observation): see `cumulative`. */
+  private readonly perBucket = new Array<number>(DEFAULT_BUCKETS.length).fill(0);
   count = 0;
   sum = 0;
   observe(seconds: number): void {
@@ -60,7 +61,19 @@ class Histogram {
     const value = Math.max(0, seconds);
     this.count++;
     this.sum += value;
-    for (let i = 0; i < DEFAULT_BUCKETS.length; i++) if (value <= DEFAULT_BUCKETS[i]!) this.counts[i]!++;
+    // Most tasks land in the first bucket: the search is short.
+    for (let i = 0; i < DEFAULT_BUCKETS.length; i++) {
+      if (value <= DEFAULT_BUCKETS[i]!) {
+        this.perBucket[i]!++;
+        return;
+      }
+    }
+  }
+
+  /** Prometheus's buckets: observations at or below each bound. */
+  cumulative(): number[] {
+    let total = 0;
+    return this.perBucket.map((n) => (total += n));
   }
 }
 
@@ -82,8 +95,8 @@ const labelsOf = (key: string): Labels => Object.fromEntries(JSON.parse(key) as 
 
 export class Metrics {
   private readonly counters = new Map<CounterName, Map<string, Cell>>();
-  /** The series of each queue and task, resolved once (key: queue NUL task). */
-  private readonly byTask = new Map<string, TaskCells>();
+  /** The series of each queue and task, resolved once (by queue, then task: no key string per event). */
+  private readonly byTask = new Map<string, Map<string, TaskCells>>();
   private readonly histograms = new Map<HistogramName, Map<string, Histogram>>();
 
   constructor(private readonly broker: () => Promise<Broker>) {}
@@ -92,11 +105,15 @@ export class Metrics {
   observe(worker: ObservableWorker): void {
     // Per task event: a map lookup and a few increments (the series are resolved once per queue and task).
     const cells = (e: TaskEventBase): TaskCells => {
-      const key = `${e.queue}\u0000${e.task}`;
-      let c = this.byTask.get(key);
+      let tasks = this.byTask.get(e.queue);
+      if (!tasks) {
+        tasks = new Map();
+        this.byTask.set(e.queue, tasks);
+      }
+      let c = tasks.get(e.task);
       if (!c) {
         c = {};
-        this.byTask.set(key, c);
+        tasks.set(e.task, c);
       }
       return c;
     };
@@ -240,8 +257,9 @@ export class Metrics {
       out.push(`# HELP ${name} ${HISTOGRAMS[name]}`, `# TYPE ${name} histogram`);
       for (const [key, h] of this.histograms.get(name) ?? []) {
         const labels = labelsOf(key);
+        const counts = h.cumulative();
         DEFAULT_BUCKETS.forEach((le, i) => {
-          out.push(`${name}_bucket${formatLabels({ ...labels, le: String(le) })} ${h.counts[i]}`);
+          out.push(`${name}_bucket${formatLabels({ ...labels, le: String(le) })} ${counts[i]}`);
         });
         out.push(`${name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${h.count}`);
         out.push(`${name}_sum${formatLabels(labels)} ${h.sum}`);
