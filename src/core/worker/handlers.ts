@@ -84,9 +84,12 @@ export class HandlerQueue {
     return Math.min(max, Math.max(1, inWait));
   }
 
-  /** True when `execution` may start now (counted as running); else it waits its turn. */
+  /**
+   * True when `execution` may start now (counted as running); else it waits its turn: for a free
+   * handler, or (`batchFull`) for the settler to send the batch of those started already.
+   */
   admit(execution: Execution): boolean {
-    if (this.full) {
+    if (this.full || this.batchFull || this.waiting.length > 0) {
       this.waiting.push(execution);
       return false;
     }

@@ -226,6 +226,8 @@ export class Worker {
       executor.prepare(execution);
       this.running.add(execution);
       if (handlers.admit(execution)) start(execution);
+      // Waiting with a handler free: for the settler's send (startWaiting defers, then resumes).
+      else if (!handlers.full) startWaiting();
     };
     const ended = (execution: Execution): void => {
       handlerDone(execution);
