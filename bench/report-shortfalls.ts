@@ -1,80 +1,63 @@
 /**
- * The "Where Errand falls short, and why" section of docs/benchmarks.md: what profiling showed
- * for the targets not met, and what would move them. Written by hand (it is analysis, not data);
- * update it when the core's hot path changes.
+ * The "What limits Errand now" section of docs/benchmarks.md: what profiling showed, which targets
+ * are only just met, and what would move them. Written by hand (it is analysis, not data); update
+ * it when the core's hot path changes.
  */
-export const SHORTFALLS = `## Where Errand falls short, and why
+export const SHORTFALLS = `## What limits Errand now, and what is only just met
 
 Profiled with \`npx tsx bench/run.ts --scenarios process --systems errand --cpu-prof <dir>\` (worker phase
-only; read with \`npx tsx bench/profile-summary.ts <file>\`) and \`INFO commandstats\`, on a 2-core machine
-shared with other work, so single runs vary by ±30 %; the figures below are what repeated short runs agreed on.
-The first system measured in a run (Errand) also pays V8's warm-up in run 1: its CPU per task there is 1.5-3×
-that of runs 2 and 3, so only the median of several runs says anything.
+only; read with \`npx tsx bench/profile-summary.ts <file>\`) and \`INFO commandstats\`, on a 2-core virtual machine
+shared with Redis, so single runs vary by ±20-30 %. Every target is met by its median in the run above; two only
+just, and one of the three runs was disturbed by the machine (in run 1 every system's throughput fell 4-10×, its
+latencies rose as much), so the minima of that run say nothing about any system. Ratios are taken inside each run.
 
-**This machine.** The figures above come from a 2-core AMD EPYC virtual machine where every system is slow per
-operation: the raw loop needs 30-33 µs of worker CPU per task at concurrency 10 (14 µs on the Intel Xeon of the previous
-run) and 32 µs of producer CPU per send with 100 in flight. Ratios between systems hold up far better than absolute
-µs between machines, so the µs targets read worse here than on either previous machine; none of them is met by the
-raw loop itself on this one.
+**This machine.** An AMD EPYC VM, faster per operation than the one of the previous run: the raw loop needs 19.5 µs
+of worker CPU per task at concurrency 10 here (30-33 µs before). Absolute µs move with the machine; ratios move less.
 
-**What was cut.** Per batch, the settle, the result records and the next reserve are one script call and one
-round trip. Sends made in the same moment are one enqueue call. Leasing hashes no body unless the queue keeps a
-delivery count. One watchdog timer bounds all Redis commands of a client. Records and event payloads are built
-only when used. **Prefetch**: while tasks average under 50 ms, each settle also leases up to \`prefetch\` (default:
-three per handler, at least 10, at most 100) messages ahead of free handlers, in queue order, so a finished
-handler's slot starts the next message at once instead of after the settle's round trip (\`npx tsx
-bench/prefetch-ab.ts\` measures it against \`prefetch: 0\`). Errand is measured as users run it, from \`dist/\`.
-New in this round: **the success path without promises**. With \`AsyncLocalStorage\` on (for \`taskContext()\`),
-every promise and every \`await\` costs an async-hook call and an allocation, and a successful task went through
-12.8 promises (counted with an \`async_hooks\` init hook over a drain at concurrency 10); handler → ack →
-\`completed\` is now written with callbacks and makes 2.8. Allocation per task fell from about 11 KB to 7.5 KB
-(sampling heap profiler), main-thread CPU per task at concurrency 10 from 42-53 to 33-35 µs (alternating runs).
-And a worker's blocking wait no longer gets node-redis's per-command \`AbortSignal.timeout\` (a timer and a weak
-reference kept alive 5 s per wake-up, which slowed every scavenge of an idle worker woken per task).
+**What was cut.** Per batch, the settle, the result records and the next reserve are one script call and one round
+trip; sends made in the same moment are one enqueue call; a successful task goes from handler to ack to
+\`completed\` through callbacks, not promises (2.8 promises per task). New in this round:
+- **Prefetch by time.** A worker leases ahead what its handlers run in about 20 ms at their moving-average task
+  time, up to \`prefetch\` (default 200; it was three per handler, at most 100). No-op tasks get the whole prefetch,
+  so more work waits in the worker and settle-and-lease calls stay full: about 60 tasks per call at concurrency 1
+  and 10 (11 and 40 before), 110 at concurrency 100 (\`INFO commandstats\` over a drain). Each call costs a socket
+  write and read (on this VM about 140 µs of main-thread time per write in a CPU profile, most of it the
+  syscall).
+- **Batches that overlap.** Short tasks leased ahead all ran in the turn their refill arrived and one call settled
+  them, with Node idle while Redis ran it. Handlers now start at most \`max(64, concurrency)\` times per settle
+  batch; the rest start once the settler has sent that batch, so one batch runs while Redis settles the other.
+  Measured in alternating drains of 20,000-40,000 no-op tasks (\`.tmp\` scripts, not committed; the benchmark above
+  confirms them): concurrency 100 +25-40 % throughput for the split, concurrency 1 about 2× and concurrency 10
+  +20-75 % for the larger prefetch, with less CPU per task. Smaller batches (64 at concurrency 100) or no split
+  were slower.
+- **The \`completed\` payload as one literal** (spreading a base object into it cost about 2 µs per task, 12 % of
+  the main thread at concurrency 100), and metrics that find their series without building a key string per event
+  and count one histogram bucket per observation (cumulated when scraped).
 
-**Processing against BullMQ (goal ≥ 1.3× at concurrency 1, ≥ 2.5× at 10 and 100): 4.36×, 2.48× and 2.89×
-(medians; section 2 was re-measured on the final code, \`npx tsx bench/run.ts --scenarios process --runs 3\`): met at
-1 and 100, just short at 10 (2.39-2.67; the run before the last review commit, whose only hot-path change is
-building the \`completed\` payload from \`eventBase\`, measured 2.76×, 2.43-5.50: the noise of this machine is of
-that size).** Errand keeps its results (BullMQ removes its jobs); against BullMQ keeping its completed jobs an hour
-it is 3.59×, 2.60× and 2.51×. Worker CPU per task is 85 / 43 / 36 µs at concurrency 1 / 10 / 100 against
-BullMQ's 342 / 160 / 170 µs.
+**Worker CPU per task: 11.2 µs at concurrency 10, 10.6 µs at 100 (goal ≤ 20 µs, met).** What remains, in the
+\`--cpu-prof\` profile of the concurrency-100 case (20,000 tasks, about 0.3 s of samples; the profiler's own
+\`dispatch\` left out): the main thread idles 15-30 % of the drain; socket writes (\`writeUtf8String\`, mostly
+the syscall) take about 10 %, the result records (key and JSON) 6-7 %, decoding and validating each message
+6-7 %, garbage collection 4-8 %. V8's helper threads (parallel scavenges, concurrent marking) add a third to a half
+of the main thread's CPU (per-thread CPU from \`/proc/self/task\`, warm drains: 8.3 + 3.0 µs at concurrency 100,
+9.0 + 4.2 µs at 10). About 5.8 KB is allocated per task (sampling heap profiler), a quarter of it in the Redis
+client (command encoding, reply buffers). Without result records (\`results: false\`) a task costs 6-7 µs.
 
-**Worker CPU per task at concurrency 10 and 100 (goal ≤ 20 µs): 43 and 36 µs here, not met** (32 and 27 µs with
-\`results: false\`; the raw loop itself needs 33 and 30 µs on this machine). Split by thread (\`npx tsx
-bench/prefetch-ab.ts --concurrency 10\` prints the main thread's share on Linux): about 35 µs on the main thread
-and 15-20 µs on V8's helper threads (parallel scavenges, concurrent marking). Of the 7.5 KB still allocated per
-task, the largest shares are node-redis's command encoding (0.8 KB), the result record's key and JSON (0.5 KB),
-the decoded message with its execution (0.4 KB), the handler call (0.45 KB) and the two record states (0.5 KB).
-The main thread still idles about 40 % of a drain at concurrency 10, in a lockstep: with 10 handlers and 30
-messages leased ahead, all 40 run in one turn and one settle-and-lease call carries their outcomes and leases the
-next 40 (2 ms round trip). Running at most one handler's worth per turn, so four smaller calls overlap, was tried
-twice (before and after the change above): 10-16 µs more main-thread CPU per task and no more throughput (each
-call costs socket writes and reads of about 20 µs each on this machine), so it was not kept. What would move it
-next: fewer bytes per command (a result record repeats the task name and queue), and a leaner Redis client on
-the hot path.
+**Client CPU per enqueue with 100 in flight: 7.28 µs (6.05-14.8; goal ≤ 10 µs): met by the median only.** The
+14.8 µs is the disturbed run; the other two were 6.05 and 7.28. A send is an id, one JSON encode and a share of
+one enqueue script call per tick; the socket write is the largest single cost left.
 
-**Processing against the raw list loop at 10 and 100 (goal 0.9×): 0.57× and 0.56×, not met.** The raw loop does
-\`LMOVE\` + \`LREM\` per task and nothing else; Errand keeps a lease with a fencing token, writes a result record
-and publishes completion, mostly inside the settle-and-lease script: about 2-4× the loop's Redis CPU per task.
-Without results (\`results: false\`) Errand's medians are 0.88× and 0.78× the loop's. A no-op task is the worst
-case for this comparison; the ceiling it sets is not reachable with results stored.
+**p99 from enqueue to handler start at 500 tasks/s: 0.457× BullMQ (0.416-0.555; goal ≤ 0.5×): met by the
+median, one run of three above.** Errand's path is two Redis round trips, like Bee-Queue's: the idle worker's
+\`BLMOVE\` wakes when the message is pushed, then one script leases it (with a fencing token). A bare \`PING\` round
+trip from Node takes 0.11 ms (p50) on this VM; Errand's p50 is 0.45 ms against BullMQ's 0.67 ms and Bee-Queue's
+0.33 ms. The tail is single hops delayed by milliseconds (in the slowest 2 % of a probe run, mostly either the wake
+or the lease, seldom both): scheduling on two cores shared with Redis, not Errand's timers or batching windows (it has
+none on this path: a send goes out on \`process.nextTick\`, a settle on \`setImmediate\`). Cutting a hop would need
+the enqueue script to lease straight into a waiting worker's own list (a new key per worker, its registration and
+its recovery in the reliability protocol); that was not built.
 
-**Enqueue (goals ≥ 2× BullMQ, ≥ Bee-Queue, ≤ 10 µs client CPU): 3.77× and 1.63×: met; 16.5 µs of client CPU per
-send: not met on this machine**, where the raw loop's own \`RPUSH\` costs 32 µs, Bee-Queue 35 and BullMQ 74 (on
-the previous machine Errand's figure was 7.4 µs).
-
-**p99 latency at 500 tasks/s (goal ≤ 0.5× BullMQ): 0.54× (0.46-0.92), not met**: 3.4 ms against BullMQ's 4.1 ms
-(p50 0.66 against 0.94 ms, p95 1.15 against 1.85 ms); Bee-Queue's p99 is 1.7 ms. Errand adds no timer or batching
-window to a task's path (a send goes out on \`process.nextTick\`, a settle on \`setImmediate\`). The tail is the
-machine's: \`npx tsx bench/latency-stalls.ts\` (producer and worker at 500/s in one process, a 1 ms interval
-timer in it and in an idle process beside it) counts 13-18 event-loop stalls a second longer than 2.5 ms in the
-Errand process and 9-10 in the idle one (about 2 when it runs alone), a sixth of Errand's during a garbage
-collection: on two cores shared with Redis, any work in flight gets descheduled now and then, and the less CPU
-a system uses per task the fewer of its tasks it hits.
-
-**Scaling past one process.** \`npx tsx bench/scaling.ts\` runs 1, 2 and 4 worker processes (concurrency 100
-each) on one Redis: 15.6k, 22.3k and 16.4k tasks/s with Redis CPU per task at 23, 17 and 17 µs (one Redis core
-would serve about 60k tasks/s), so on this 2-core machine the worker processes, not Redis, are the limit (four
-processes share two cores with Redis).
+**Scaling past one process.** \`npx tsx bench/scaling.ts\` runs 1, 2 and 4 worker processes (concurrency 100 each)
+on one Redis: Redis CPU per task stays near 8.7 µs (one Redis core would serve over 100,000 tasks/s), but on this
+2-core machine more worker processes only share the same two cores with Redis, so throughput does not rise.
 `;
