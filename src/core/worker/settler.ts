@@ -103,7 +103,7 @@ export class Settler {
     this.schedule();
   }
 
-  /** Flushes in the next check phase (at once if nothing is queued), then tells the refill `sent()`. */
+  /** Flushes in the next check phase (an empty flush when nothing is queued), then tells the refill `sent()`. */
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;

@@ -10,7 +10,7 @@ import { DEFAULT_QUEUE } from '../options.ts';
 import type { DeadLetter, LeasedMessage } from '../port.ts';
 import type { Runtime } from '../runtime.ts';
 import { watchCancels } from './cancel-watch.ts';
-import { Cancellation } from './cancellation.ts';
+import { Dispatcher } from './dispatcher.ts';
 import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts';
 import type { Execution } from './execution.ts';
 import { Executor } from './executor.ts';
@@ -142,16 +142,10 @@ export class Worker {
         // The slots the settling executions hand over, fewer if prefetch has stopped since.
         wanted: (queue, freed) => (refilling(queue) ? Math.max(0, Math.min(freed, slots.free + freed)) : 0),
         takeAhead: (queue) => (refilling(queue) ? slots.takeAhead(this.prefetch) : 0),
-        dispatch: (queue, leased) => dispatch(queue, leased),
+        dispatch: (queue, leased) => dispatcher.dispatch(queue, leased),
         giveBack: (n) => slots.give(n),
         reportDead,
-        sent: () => {
-          handlers.batchSent();
-          if (startsDeferred) {
-            startsDeferred = false;
-            startWaiting();
-          }
-        },
+        sent: () => dispatcher.sent(),
         leaseMs: this.leaseMs,
         maxDeliveries: errandOptions.maxDeliveries,
       },
@@ -160,90 +154,26 @@ export class Worker {
     const slots = new Slots(this.concurrency);
     const handlers = new HandlerQueue(this.concurrency);
     this.handlers = handlers;
-    const start = (execution: Execution): void => {
-      executor.run(execution, (failure) => {
-        if (failure) {
-          const { error } = failure;
-          this.reportError(error instanceof Error ? error : new Error(String(error)));
-        }
-        ended(execution);
-      });
-    };
-    // A leased message that will not start here: out of the worker, its slot free.
-    const dropUnstarted = (execution: Execution): void => {
-      this.running.delete(execution);
-      execution.slotHeld = false;
-      slots.give();
-    };
-    // Waiting messages start as handlers free, up to a batch per settle (MIN_STARTS_PER_BATCH).
-    let startsDeferred = false;
-    const startWaiting = (): void => {
-      while (!handlers.full && handlers.waitingCount > 0) {
-        if (handlers.batchFull) {
-          // Resumed by `sent` below, once the settler has sent what the started ones decided.
-          if (!startsDeferred) {
-            startsDeferred = true;
-            settler.schedule();
-          }
-          return;
-        }
-        const next = handlers.next()!;
-        // A message leased ahead for a queue paused since goes back instead of running.
-        if (paused.has(next.queue)) {
-          dropUnstarted(next);
-          void this.releaseUnstarted(settler, next.queue, next.leased);
-          continue;
-        }
-        handlers.begin(next);
-        start(next);
-      }
-    };
-    const handlerDone = (execution: Execution): void => {
-      if (!handlers.finish(execution)) return;
-      slots.leaseAhead(handlers.ahead(this.prefetch));
-      startWaiting();
-    };
-    const executor = new Executor(this.runtime, settler, this.events, handlerDone);
+    const dispatcher = new Dispatcher({
+      running: this.running,
+      slots,
+      handlers,
+      paused,
+      prefetch: this.prefetch,
+      prepare: (execution) => executor.prepare(execution),
+      run: (execution, ended) => executor.run(execution, ended),
+      refusing: () => this.handingBack || (this.state !== 'running' && handlers.full),
+      handBack: (queue, leased) => void this.releaseUnstarted(settler, queue, leased),
+      requestSend: () => settler.schedule(),
+      reportError: (err) => this.reportError(err),
+      onEnded: () => this.wakeIdle(),
+    });
+    const executor = new Executor(this.runtime, settler, this.events, (execution) =>
+      dispatcher.handlerDone(execution),
+    );
     const signal = this.fetchAbort.signal;
     const onError = (err: Error): void => this.reportError(err);
-    // Called with a slot already taken for this message (by the fetch loop or a settle refill).
-    const dispatch = (queue: string, leased: LeasedMessage): void => {
-      if (this.handingBack || (this.state !== 'running' && handlers.full)) {
-        // Leased after the drain began, with no free slot to run it: give it straight back.
-        slots.give();
-        void this.releaseUnstarted(settler, queue, leased);
-        return;
-      }
-      const execution: Execution = {
-        queue,
-        leased,
-        cancellation: new Cancellation(),
-        released: false,
-        concluding: false,
-        slotHeld: true,
-        handlerStartedAt: undefined,
-      };
-      executor.prepare(execution);
-      this.running.add(execution);
-      if (handlers.admit(execution)) start(execution);
-      // Waiting with a handler free: for the settler's send (startWaiting defers, then resumes).
-      else if (!handlers.full) startWaiting();
-    };
-    const ended = (execution: Execution): void => {
-      handlerDone(execution);
-      this.running.delete(execution);
-      // Unless a settle refill took the slot over for the message it leased.
-      if (execution.slotHeld) {
-        execution.slotHeld = false;
-        slots.give();
-      }
-      this.wakeIdle();
-    };
-    this.releaseWaiting = () => {
-      const waiting = handlers.takeAll();
-      for (const execution of waiting) dropUnstarted(execution);
-      return waiting;
-    };
+    this.releaseWaiting = () => dispatcher.releaseWaiting();
     this.loops = this.queues.map((queue) =>
       runFetchLoop(
         {
@@ -254,7 +184,7 @@ export class Worker {
           maxDeliveries: errandOptions.maxDeliveries,
           batchSize: this.options.batchSize ?? Math.min(this.concurrency, 100),
           idleMs: Math.min(1000, this.leaseMs / 2),
-          dispatch,
+          dispatch: (q, leased) => dispatcher.dispatch(q, leased),
           reportDead,
           onEmpty: (q, isEmpty) => (isEmpty ? empty.add(q) : empty.delete(q)),
           isPaused: (q) => paused.has(q),
