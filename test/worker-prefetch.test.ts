@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { openRedis, RedisConnection } from '../src/brokers/redis/index.ts';
+import type { Execution } from '../src/core/worker/execution.ts';
+import { HandlerQueue, PREFETCH_TASK_MS, PREFETCH_WAIT_MS } from '../src/core/worker/handlers.ts';
 import { Errand, TaskCancelledError } from '../src/index.ts';
 import { deleteByPrefix, eventually, REDIS_URL, trackPrefix, uniquePrefix } from './helpers.ts';
 
@@ -240,6 +242,60 @@ describe('settle batches', () => {
       );
       assert.ok(overlapped > 0, 'a settle was sent while another was in flight');
       assert.deepEqual(await errand.stats(), { waiting: 0, delayed: 0, leased: 0, dead: 0 });
+    } finally {
+      await worker.stop();
+      await errand.close();
+    }
+  });
+});
+
+describe('prefetch by time', () => {
+  it('leases ahead what the handlers run in about PREFETCH_WAIT_MS at their average, none while slow', () => {
+    const finished = (queue: HandlerQueue, tookMs: number): void => {
+      const execution = { handlerStartedAt: undefined } as unknown as Execution;
+      queue.begin(execution);
+      execution.handlerStartedAt = Date.now() - tookMs;
+      queue.finish(execution);
+    };
+    const ten = new HandlerQueue(10);
+    assert.equal(ten.ahead(200), 0, 'nothing ahead before a first handler ended');
+    finished(ten, 5);
+    // 10 handlers × 20 ms / 5 ms a task.
+    assert.equal(ten.ahead(200), (10 * PREFETCH_WAIT_MS) / 5);
+    assert.equal(ten.ahead(7), 7, 'never more than the prefetch');
+    const quick = new HandlerQueue(1);
+    finished(quick, 0);
+    assert.equal(quick.ahead(200), 200, 'tasks of microseconds get the whole prefetch');
+    const slow = new HandlerQueue(4);
+    finished(slow, PREFETCH_TASK_MS + 10);
+    assert.equal(slow.ahead(200), 0, 'slow tasks lease nothing ahead');
+    const one = new HandlerQueue(1);
+    finished(one, 30);
+    assert.equal(one.ahead(200), 1, 'at least one while tasks are short');
+  });
+
+  it('a worker of 10 ms tasks holds about 20 ms of work ahead, not its whole prefetch', async () => {
+    const errand = open();
+    const task = errand.task('ten-ms', async () => {
+      await delay(10);
+    });
+    const count = 150;
+    await task.sendBulk(Array.from({ length: count }, () => [] as []));
+    let finished = 0;
+    const worker = errand.worker({ concurrency: 2, handleSignals: false });
+    worker.on('completed', () => finished++);
+    try {
+      await worker.start();
+      const peak = await peakLeased(
+        errand,
+        eventually(() => finished === count, 20_000, 'all done'),
+      );
+      // 2 handlers × 20 ms / ~10 ms a task = about 4 ahead (timer jitter makes tasks a little longer).
+      assert.ok(
+        peak <= 2 + 6,
+        `at most about 2 + 4 leased at once (saw ${peak}; the prefetch is ${worker.prefetch})`,
+      );
+      assert.ok(peak > 2, `some were leased ahead (saw ${peak})`);
     } finally {
       await worker.stop();
       await errand.close();
