@@ -7,10 +7,10 @@ export const SHORTFALLS = `## What limits Errand now, and what is not reliably m
 
 Profiled with \`npx tsx bench/run.ts --scenarios process --systems errand --cpu-prof <dir>\` (worker phase
 only; read with \`npx tsx bench/profile-summary.ts <file>\`) and \`INFO commandstats\`, on a 2-core virtual machine
-shared with Redis, so single runs vary by ±20-30 %. Every target is met by its median in the run above, but the
-p99 latency target did not hold in a re-run (below), and client CPU per send is met only by the median. One of
-the three runs above was disturbed by the machine (in run 1 every system's throughput fell 4-10×, its latencies
-rose as much), so the minima of that run say nothing about any system. Ratios are taken inside each run.
+shared with Redis, so single runs vary by ±20-30 %. Every target but p99 latency is met by its median; client CPU
+per send only by the median. One of the three runs of the full benchmark was disturbed by the machine (in its run 1
+every system's throughput fell 4-10×), so the minima of that run say nothing about any system. Ratios are taken
+inside each run.
 
 **This machine.** An AMD EPYC VM, faster per operation than the one of the previous run: the raw loop needs 19.5 µs
 of worker CPU per task at concurrency 10 here (30-33 µs before). Absolute µs move with the machine; ratios move less.
@@ -45,28 +45,28 @@ of the main thread's CPU (per-thread CPU from \`/proc/self/task\`, warm drains: 
 client (command encoding, reply buffers). Without result records (\`results: false\`) a task costs 6-7 µs.
 
 **Client CPU per enqueue with 100 in flight: 7.28 µs (6.05-14.8; goal ≤ 10 µs): met by the median.** The
-14.8 µs is the disturbed run; the other two were 6.05 and 7.28. The re-run below measured 11.9 (Errand first, cold),
-7.63 and 5.74 µs. A send is an id, one JSON encode and a share of
+14.8 µs is the disturbed run; the other two were 6.05 and 7.28. A re-run of the enqueue scenario measured 11.9 (Errand first,
+cold), 7.63 and 5.74 µs. A send is an id, one JSON encode and a share of
 one enqueue script call per tick; the socket write is the largest single cost left.
 
-**p99 from enqueue to handler start at 500 tasks/s (goal ≤ 0.5× BullMQ): 0.457× (0.416-0.555) in the run above,
-but not reliably met.** A re-run of the enqueue and latency scenarios on the final code (\`npx tsx bench/run.ts
---scenarios enqueue,latency --runs 3\`) measured 1.89×, 0.89× and 0.59× (Errand 4.61, 2.48 and 1.09 ms against
-BullMQ's 2.44, 2.80 and 1.86 ms; in its run 1 Errand went first and its code was cold): median 0.89×. Bee-Queue's
-p99 stayed at 0.54-0.67 ms in all three. Errand's p50 is 0.37-0.45 ms against BullMQ's 0.50-0.67 ms. Errand's
-idle path is two Redis round trips, like Bee-Queue's: the idle worker's \`BLMOVE\` wakes when the message is
-pushed, then one script leases it (with a fencing token); a bare \`PING\` round trip from Node takes 0.11 ms (p50)
-here. The tail is single hops delayed by milliseconds: \`npx tsx bench/latency-stalls.ts\` (producer and worker
-in one process at 500/s, a 1 ms interval timer in it and in an idle process beside it) counts 8 event-loop stalls
-a second over 2.5 ms in the Errand process, 4.5 in the idle one, and one in seven of Errand's during a garbage
-collection (scavenges of 1.2-1.6 ms about every 0.4 s, \`node --trace-gc\`). What Errand adds is its work per
+**p99 from enqueue to handler start at 500 tasks/s (goal ≤ 0.5× BullMQ): 0.767× (0.581-1.47), not met.** Measured
+after a warm-up of 5,000 tasks per system (\`npx tsx bench/run.ts --scenarios latency --runs 3\`, merged into
+this file's data in place of the full run's latency rows). With the 50-task warm-up used before, every system's
+tail carried V8's compilations, and Errand's ratio swung from 0.42× to 1.89× over six runs (medians 0.457× in the
+full run, 0.89× in a re-run); warmed, BullMQ's p99 is 1.0-1.3 ms and Errand's 0.74-0.78 ms (1.62 ms in the run
+where it went first).
+Errand's p50 is 0.33 ms against BullMQ's 0.50 ms; Bee-Queue's p99 is 0.49 ms. Errand's idle path is two Redis round
+trips, like Bee-Queue's: the idle worker's \`BLMOVE\` wakes when the message is pushed, then one script leases it
+(with a fencing token); a bare \`PING\` round trip from Node takes 0.11 ms (p50) here. What Errand adds is work per
 task at a low rate: about 70 KB allocated per task at 500/s (sampling heap profiler; 5.8 KB when draining), the
 largest shares in the Redis client's command encoding (8 KB), promise tracking for \`AsyncLocalStorage\`
-(\`taskContext()\`, 5 KB) and script arguments (4 KB), across the four to five commands a task costs when it arrives
-alone (enqueue, wake, lease, settle, wait again). Not built:
-leasing straight into a waiting worker's own list at enqueue (one hop less; a per-worker key, its registration and
-recovery in the reliability protocol). Tried and not kept: sending the expired-lease recovery (every 250 ms) in the
-same write as the reserve; p99 did not move in six alternating probe runs.
+(\`taskContext()\`, 5 KB) and script arguments (4 KB), across the four to five commands a task costs when it
+arrives alone (enqueue, wake, lease, settle, wait again); \`npx tsx bench/latency-stalls.ts\` counts 8 event-loop
+stalls a second over 2.5 ms in the Errand process and 4.5 in an idle process beside it. Not built: leasing straight
+into a waiting worker's own list at enqueue (one hop less; a per-worker key, its registration and recovery in the
+reliability protocol). Tried and not kept: sending the expired-lease recovery (every 250 ms) in the same write as
+the reserve, and running handlers without \`AsyncLocalStorage\` (a hack): p99 did not move in six alternating
+probe runs of each.
 
 **Scaling past one process.** \`npx tsx bench/scaling.ts\` runs 1, 2 and 4 worker processes (concurrency 100 each)
 on one Redis: Redis CPU per task stays near 8.7 µs (one Redis core would serve over 100,000 tasks/s), but on this
