@@ -8,11 +8,9 @@ export const SHORTFALLS = `## What limits Errand now, and what is not reliably m
 Profiled with \`npx tsx bench/run.ts --scenarios process --systems errand --cpu-prof <dir>\` (worker phase
 only; read with \`npx tsx bench/profile-summary.ts <file>\`) and \`INFO commandstats\`, on a 2-core virtual machine
 shared with Redis, so single runs vary by ±20-30 %. Every target but p99 latency is met by its median; client CPU
-per send only by the median. One of the three runs of the full benchmark was disturbed by the machine (in its run 1
-every system's throughput fell 4-10×), so the minima of that run say nothing about any system. Ratios are taken
-inside each run.
+per send only by the median (its worst run is at the goal). Ratios are taken inside each run.
 
-**This machine.** An AMD EPYC VM, faster per operation than the one of the previous run: the raw loop needs 19.5 µs
+**This machine.** An AMD EPYC VM, faster per operation than the one of the previous run: the raw loop needs 17 µs
 of worker CPU per task at concurrency 10 here (30-33 µs before). Absolute µs move with the machine; ratios move less.
 
 **What was cut.** Per batch, the settle, the result records and the next reserve are one script call and one round
@@ -35,27 +33,24 @@ trip; sends made in the same moment are one enqueue call; a successful task goes
   the main thread at concurrency 100), and metrics that find their series without building a key string per event
   and count one histogram bucket per observation (cumulated when scraped).
 
-**Worker CPU per task: 11.2 µs at concurrency 10, 10.6 µs at 100 (goal ≤ 20 µs, met).** What remains, in the
+**Worker CPU per task: 10.5 µs at concurrency 10, 7.6 µs at 100 (goal ≤ 20 µs, met).** What remains, in the
 \`--cpu-prof\` profile of the concurrency-100 case (20,000 tasks, about 0.3 s of samples; the profiler's own
 \`dispatch\` left out): the main thread idles 15-30 % of the drain; socket writes (\`writeUtf8String\`, mostly
 the syscall) take about 10 %, the result records (key and JSON) 6-7 %, decoding and validating each message
 6-7 %, garbage collection 4-8 %. V8's helper threads (parallel scavenges, concurrent marking) add a third to a half
 of the main thread's CPU (per-thread CPU from \`/proc/self/task\`, warm drains: 8.3 + 3.0 µs at concurrency 100,
 9.0 + 4.2 µs at 10). About 5.8 KB is allocated per task (sampling heap profiler), a quarter of it in the Redis
-client (command encoding, reply buffers). Without result records (\`results: false\`) a task costs 6-7 µs.
+client (command encoding, reply buffers). Without result records (\`results: false\`) a task costs 5-7 µs.
 
-**Client CPU per enqueue with 100 in flight: 7.28 µs (6.05-14.8; goal ≤ 10 µs): met by the median.** The
-14.8 µs is the disturbed run; the other two were 6.05 and 7.28. A re-run of the enqueue scenario measured 11.9 (Errand first,
-cold), 7.63 and 5.74 µs. A send is an id, one JSON encode and a share of
-one enqueue script call per tick; the socket write is the largest single cost left.
+**Client CPU per enqueue with 100 in flight: 6.34 µs (5.93-10.0; goal ≤ 10 µs): met by the median**, the worst
+run at the goal. A send is an id, one JSON encode and a share of one enqueue script call per tick; the socket write
+is the largest single cost left.
 
-**p99 from enqueue to handler start at 500 tasks/s (goal ≤ 0.5× BullMQ): 0.767× (0.581-1.47), not met.** Measured
-after a warm-up of 5,000 tasks per system (\`npx tsx bench/run.ts --scenarios latency --runs 3\`, merged into
-this file's data in place of the full run's latency rows). With the 50-task warm-up used before, every system's
-tail carried V8's compilations, and Errand's ratio swung from 0.42× to 1.89× over six runs (medians 0.457× in the
-full run, 0.89× in a re-run); warmed, BullMQ's p99 is 1.0-1.3 ms and Errand's 0.74-0.78 ms (1.62 ms in the run
-where it went first).
-Errand's p50 is 0.33 ms against BullMQ's 0.50 ms; Bee-Queue's p99 is 0.49 ms. Errand's idle path is two Redis round
+**p99 from enqueue to handler start at 500 tasks/s (goal ≤ 0.5× BullMQ): 0.814× (0.732-1.25), not met**: 1.08 ms
+against BullMQ's 1.33 ms and Bee-Queue's 0.70 ms, after a warm-up of 5,000 tasks per system. With the 50-task
+warm-up used before, every system's tail carried V8's compilations, and Errand's ratio swung from 0.42× to 1.89×
+over six runs; warmed, it stayed between 0.58× and 1.47× in six more (this run and a latency-only run). Errand's p50
+is 0.40 ms against BullMQ's 0.51 ms. Errand's idle path is two Redis round
 trips, like Bee-Queue's: the idle worker's \`BLMOVE\` wakes when the message is pushed, then one script leases it
 (with a fencing token); a bare \`PING\` round trip from Node takes 0.11 ms (p50) here. What Errand adds is work per
 task at a low rate: about 70 KB allocated per task at 500/s (sampling heap profiler; 5.8 KB when draining), the
@@ -69,6 +64,6 @@ the reserve, and running handlers without \`AsyncLocalStorage\` (a hack): p99 di
 probe runs of each.
 
 **Scaling past one process.** \`npx tsx bench/scaling.ts\` runs 1, 2 and 4 worker processes (concurrency 100 each)
-on one Redis: Redis CPU per task stays near 8.7 µs (one Redis core would serve over 100,000 tasks/s), but on this
+on one Redis: Redis CPU per task stays between 7.3 and 8.6 µs (one Redis core would serve over 100,000 tasks/s), but on this
 2-core machine more worker processes only share the same two cores with Redis, so throughput does not rise.
 `;

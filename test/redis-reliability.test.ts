@@ -4,7 +4,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { defaultPrefetch } from '../src/core/worker/handlers.ts';
+import { PREFETCH_MAX } from '../src/core/worker/handlers.ts';
 import { Errand } from '../src/index.ts';
 import { eventually, freePort, REDIS_URL, startPrivateRedis, tempDir, uniquePrefix } from './helpers.ts';
 
@@ -78,7 +78,7 @@ describe('reliability on Redis', () => {
     const duplicates = all.length - unique.size;
     // A worker holds at most concurrency + prefetch leases (docs/reliability.md): every one of
     // them may have run without its ack reaching Redis when the worker was killed.
-    const held = concurrency + defaultPrefetch(concurrency);
+    const held = concurrency + PREFETCH_MAX;
     assert.ok(duplicates <= held, `${duplicates} duplicates, at most ${held} were leased`);
     const stats = await producer.stats();
     assert.equal(stats.waiting + stats.delayed + stats.dead, 0);

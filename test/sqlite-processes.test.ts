@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { defaultPrefetch } from '../src/core/worker/handlers.ts';
+import { PREFETCH_MAX } from '../src/core/worker/handlers.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'errand-sqlite-proc-'));
@@ -157,7 +157,7 @@ void test('a worker killed mid-run: every task completes, only its in-flight tas
   assert.ok(heldByA.length > 0, 'A was killed while holding leases');
   // A worker holds at most concurrency + prefetch leases (its default prefetch here): a handler
   // that finished hands its slot to the next message while its settle is in flight.
-  const maxLeases = concurrency + defaultPrefetch(concurrency);
+  const maxLeases = concurrency + PREFETCH_MAX;
   assert.ok(
     heldByA.length <= maxLeases,
     `A held at most ${maxLeases} leases: ${duplicates.length} finished-unacknowledged + ${unfinishedInA.length} unfinished`,

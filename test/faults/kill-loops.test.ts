@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { defaultPrefetch } from '../../src/core/worker/handlers.ts';
+import { PREFETCH_MAX } from '../../src/core/worker/handlers.ts';
 import { Errand } from '../../src/index.ts';
 import { startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
 import { checkKillLoop, killLoop, lines, startFixture, stopGently, waitFor } from './fleet.ts';
@@ -62,7 +62,7 @@ describe('SIGKILL loops', () => {
       runs: lines(...files),
       fleet,
       // Concurrency plus the default prefetch: leased ahead while tasks are short.
-      maxLeases: concurrency + defaultPrefetch(concurrency),
+      maxLeases: concurrency + PREFETCH_MAX,
       started,
     });
     const stats = await producer.stats();
@@ -111,7 +111,7 @@ describe('SIGKILL loops', () => {
       runs: lines(...logs).map((l) => Number(l.split(' ')[0])),
       fleet,
       // Concurrency plus the default prefetch: leased ahead while tasks are short.
-      maxLeases: concurrency + defaultPrefetch(concurrency),
+      maxLeases: concurrency + PREFETCH_MAX,
       started,
     });
     const stats = await producer.stats();

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
 import { COMMAND_TIMEOUT_MS } from '../../src/brokers/redis/connection.ts';
 import { RedisBroker, RedisConnection } from '../../src/brokers/redis/index.ts';
-import { defaultPrefetch } from '../../src/core/worker/handlers.ts';
+import { PREFETCH_MAX } from '../../src/core/worker/handlers.ts';
 import { Errand } from '../../src/index.ts';
 import { type PrivateRedis, startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
 import { lines, report, startFixture, stopGently, waitFor } from './fleet.ts';
@@ -91,7 +91,7 @@ describe('Redis outages', () => {
       lost,
       duplicates: runs.length - unique.size,
       // Each worker holds at most concurrency + its default prefetch leases.
-      bound: restarts * workers.length * (concurrency + defaultPrefetch(concurrency)),
+      bound: restarts * workers.length * (concurrency + PREFETCH_MAX),
       seconds: Math.round((Date.now() - started) / 1000),
     };
     report('redis-sigkill-restart', { ...figures, refusedSends: refused } as typeof figures);

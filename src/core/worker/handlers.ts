@@ -26,9 +26,6 @@ export const PREFETCH_MAX = 200;
  */
 export const PREFETCH_WAIT_MS = 20;
 
-/** Most messages a worker leases ahead of its free handlers by default (the bound on its extra leases). */
-export const defaultPrefetch = (_concurrency: number): number => PREFETCH_MAX;
-
 /**
  * Handlers started per settle batch, at least: past this many starts since the settler last sent
  * its batch, waiting messages wait for that send. Short tasks leased ahead would otherwise all

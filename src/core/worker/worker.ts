@@ -15,7 +15,7 @@ import { type Listener, WorkerEmitter, type WorkerEventName } from './events.ts'
 import type { Execution } from './execution.ts';
 import { Executor } from './executor.ts';
 import { runFetchLoop } from './fetcher.ts';
-import { defaultPrefetch, HandlerQueue } from './handlers.ts';
+import { HandlerQueue, PREFETCH_MAX } from './handlers.ts';
 import { runHeartbeat } from './heartbeat.ts';
 import { runPauseWatch } from './pause-watch.ts';
 import { Settler } from './settler.ts';
@@ -85,7 +85,7 @@ export class Worker {
     private readonly closeErrand: () => Promise<void>,
   ) {
     this.concurrency = positive('worker.concurrency', options.concurrency, 10);
-    this.prefetch = options.prefetch ?? defaultPrefetch(this.concurrency);
+    this.prefetch = options.prefetch ?? PREFETCH_MAX;
     if (!Number.isInteger(this.prefetch) || this.prefetch < 0)
       throw new ErrandConfigError('worker.prefetch', `must be an integer >= 0 (got ${options.prefetch})`);
     this.leaseMs = positive('worker.leaseMs', options.leaseMs, 30_000);
