@@ -33,6 +33,7 @@ export type { ErrandOptions, Logger, QueueConfig, SendOptions, TaskOptions } fro
 export type {
   Broker,
   BrokerCapabilities,
+  ClaimedLease,
   DeadLetter,
   EnqueueEntry,
   GroupCounter,

@@ -70,6 +70,23 @@ export interface LeasedMessage {
   readonly queue?: string;
 }
 
+/** A message leased by `waitAndLease`: the caller may start it before the broker has the lease. */
+export interface ClaimedLease {
+  readonly message: LeasedMessage;
+  /**
+   * True once the broker holds the lease; false when it never will (the claim lapsed and the
+   * message went back to the queue, or the broker did not answer): the caller's run is then a
+   * run without a lease, as after `extend` reports its token lost. Never rejects.
+   */
+  readonly leased: Promise<boolean>;
+  /**
+   * False when the queue held no other message as this one was taken: the caller may wait
+   * again instead of reserving (its reserves for delayed messages and expired leases still
+   * fall due as usual). Undefined when the broker does not say.
+   */
+  readonly more?: boolean;
+}
+
 export interface ReserveResult {
   readonly messages: LeasedMessage[];
   /** Due time of the earliest delayed message, if any, so the caller can wake for it. */
@@ -251,6 +268,23 @@ export interface RequiredBrokerOperations {
    * loop never spins; an `until` that is not a number waits for that cap.
    */
   waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void>;
+
+  /**
+   * Optional: wait like `waitForWork`, and lease to the caller the first message that arrives,
+   * returned the moment it arrives (one round trip sooner than waiting, then reserving). The
+   * broker has already been asked for the lease when this resolves, so settles and extends the
+   * caller sends afterwards apply after it; `leased` tells how it went. A message that arrives
+   * after a delivery whose lease expired is returned only once leased, with its delivery count.
+   * Resolves undefined at `until`, on abort, on a failed wait (which still lasts its time), or
+   * when woken without a message for the caller (a delayed message came due: reserve next).
+   * A broker that offers no such wait leaves it out, and workers wait, then reserve.
+   */
+  waitAndLease?(
+    queue: string,
+    until: number,
+    lease: { readonly leaseMs: number },
+    signal: AbortSignal,
+  ): Promise<ClaimedLease | undefined>;
 
   close(): Promise<void>;
 }

@@ -92,6 +92,11 @@ const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
   'settleAndReserve, when offered, settles and leases the next messages in one step': ['concurrentDelivery'],
   'a dedupe key enqueues once': ['dedupe', 'concurrentDelivery'],
   'concurrent reserves never hand out one message twice': ['concurrentDelivery'],
+  'waitAndLease, when offered, leases the first message to arrive, oldest first, at once': [
+    'timedLeases',
+    'injectedClock',
+    'concurrentDelivery',
+  ],
 };
 
 const LEASE = 1000;
@@ -543,6 +548,66 @@ export function runBrokerContract(options: ContractOptions): void {
       setTimeout(() => ac.abort(), 100);
       await broker.waitForWork('q', t + 60_000, ac.signal);
       assert.ok(Date.now() - t < 2500, `abort honoured (${Date.now() - t} ms)`);
+    });
+
+    test('waitAndLease, when offered, leases the first message to arrive, oldest first, at once', async ({
+      broker,
+      peer,
+    }, t) => {
+      if (!broker.waitAndLease) {
+        t.skip(`${options.name} does not offer the optional waitAndLease (workers wait, then reserve)`);
+        return;
+      }
+      const producer = peer ? (await peer()).broker : broker;
+      const never = new AbortController().signal;
+      const lease = { leaseMs: LEASE };
+      let started = Date.now();
+      const waiting = broker.waitAndLease('q', started + 5000, lease, never);
+      setTimeout(() => void producer.enqueue('q', [{ body: 'first' }, { body: 'second' }], 60_000), 100);
+      const claimed = await waiting;
+      assert.ok(claimed, 'a message arrived');
+      assert.ok(Date.now() - started < 2500, `returned after ${Date.now() - started} ms`);
+      assert.equal(claimed.message.body, 'first');
+      assert.equal(claimed.message.delivery, 1);
+      assert.equal(await claimed.leased, true);
+      assert.notEqual(claimed.more, false, 'a second message was waiting behind it');
+      const second = (await broker.reserve('q', request(Date.now()))).messages;
+      assert.deepEqual(
+        second.map((m) => m.body),
+        ['second'],
+      );
+      assert.equal((await broker.stats('q')).leased, 2);
+      // Settled like any lease, by its token; a second settle finds it gone.
+      const acks = [claimed.message.token, second[0]!.token];
+      assert.deepEqual((await broker.settle('q', { acks }, Date.now())).lost, []);
+      assert.deepEqual((await broker.settle('q', { acks: [claimed.message.token] }, Date.now())).lost, [
+        claimed.message.token,
+      ]);
+
+      // The last message of the queue says so (when the broker tells); its lease expires like any.
+      started = Date.now();
+      const last = broker.waitAndLease('q', started + 5000, lease, never);
+      setTimeout(() => void producer.enqueue('q', [{ body: 'last' }], 60_000), 100);
+      const only = await last;
+      assert.ok(only && (await only.leased));
+      assert.notEqual(only.more, true);
+      const redelivered = await broker.reserve('q', request(Date.now() + LEASE + 1));
+      assert.deepEqual(
+        redelivered.messages.map((m) => [m.body, m.delivery]),
+        [['last', 2]],
+        'the lease of a message taken by waitAndLease expires and it is delivered again',
+      );
+
+      // Nothing arrives: undefined at the deadline, or on abort.
+      started = Date.now();
+      assert.equal(await broker.waitAndLease('empty', started + 300, lease, never), undefined);
+      assert.ok(Date.now() - started < 2500, `deadline honoured (${Date.now() - started} ms)`);
+      const ac = new AbortController();
+      started = Date.now();
+      setTimeout(() => ac.abort(), 100);
+      assert.equal(await broker.waitAndLease('empty', started + 60_000, lease, ac.signal), undefined);
+      assert.ok(Date.now() - started < 2500, `abort honoured (${Date.now() - started} ms)`);
+      assert.equal((await broker.stats('empty')).leased, 0);
     });
 
     test('a delayed message sent while a worker waits wakes it by its due time', async ({ broker, peer }) => {

@@ -1,8 +1,8 @@
 /** The Redis broker: each state transition of the port is one Lua script (see scripts/*.lua). */
 import { createHash } from 'node:crypto';
-import { sleep } from '../../core/clock.ts';
 import type {
   Broker,
+  ClaimedLease,
   DeadLetter,
   EnqueueEntry,
   EnqueueOutcome,
@@ -17,11 +17,12 @@ import type {
 import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, waitMs } from '../checks.ts';
 import { SILENCE_FRACTION } from '../lease-grace.ts';
 import { newWorkerId, tokenPrefixOf } from '../worker-identity.ts';
-import { type Client, COMMAND_TIMEOUT_MS, closeClient, type RedisConnection } from './connection.ts';
+import { BlockingWaits } from './blocking.ts';
+import type { Client, RedisConnection } from './connection.ts';
 import { type QueueKeys, queueKeys } from './keys.ts';
 import * as ops from './operations.ts';
 import type { RecordBatch, TakenRecords } from './result-rider.ts';
-import { runScript } from './scripts.ts';
+import { evalScript, runScript } from './scripts.ts';
 
 export interface RedisBrokerOptions {
   readonly prefix: string;
@@ -43,10 +44,7 @@ export class RedisBroker implements Broker {
   /** Tokens are `<host>:<pid>:<random>/<n>`: listings show the holder (src/brokers/worker-identity.ts). */
   private readonly tokenPrefix = tokenPrefixOf(newWorkerId());
   private tokenSeq = 0;
-  /** Blocking connections in use, and idle ones kept for the next wait. */
-  private readonly blocking = new Set<Client>();
-  private readonly idleBlocking: Client[] = [];
-  private closed = false;
+  private readonly waits: BlockingWaits;
   private readonly recoveredAt = new Map<string, number>();
   private readonly deadLetterLimit: number;
 
@@ -55,6 +53,7 @@ export class RedisBroker implements Broker {
     private readonly options: RedisBrokerOptions,
   ) {
     this.deadLetterLimit = options.deadLetterLimit ?? 10_000;
+    this.waits = new BlockingWaits(connection);
   }
 
   private keys(queue: string): QueueKeys {
@@ -126,8 +125,15 @@ export class RedisBroker implements Broker {
     const out = await runScript<(string | number)[]>(
       client,
       'recover',
-      [k.wait, k.leases, k.inflight, k.expired, k.dead, k.deadIndex, k.clock],
-      [request.now, request.maxDeliveries, this.deadLetterLimit, request.leaseMs, SILENCE_FRACTION],
+      [k.wait, k.leases, k.inflight, k.expired, k.dead, k.deadIndex, k.clock, k.claims],
+      [
+        request.now,
+        request.maxDeliveries,
+        this.deadLetterLimit,
+        request.leaseMs,
+        SILENCE_FRACTION,
+        k.nativeWait ? 1 : 0,
+      ],
     );
     const buried: DeadLetter[] = [];
     for (let i = 1; i + 2 < out.length; i += 3) {
@@ -244,37 +250,75 @@ export class RedisBroker implements Broker {
   async waitForWork(queue: string, until: number, signal: AbortSignal): Promise<void> {
     const ms = waitMs(until, Date.now(), MAX_BLOCK_MS);
     if (ms <= 0 || signal.aborted) return;
-    let client: Client;
-    try {
-      client = this.idleBlocking.pop() ?? (await this.connection.blockingClient(signal));
-    } catch {
-      await sleep(ms, signal);
-      return;
-    }
-    this.blocking.add(client);
-    // Aborting closes the blocked connection: BLMOVE cannot be cancelled any other way. So does
-    // a Redis that does not answer in time (stopped, partitioned): the wait is bounded.
-    const onAbort = (): void => client.destroy();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const unanswered = setTimeout(onAbort, Math.max(COMMAND_TIMEOUT_MS, ms + 1000));
     const wait = this.keys(queue).wait;
-    const started = Date.now();
-    let failed = false;
-    try {
-      // Moving the tail to the tail leaves the list unchanged: this only waits until it is non-empty.
-      await client.sendCommand(['BLMOVE', wait, wait, 'RIGHT', 'RIGHT', (ms / 1000).toFixed(3)]);
-    } catch {
-      // Closed by abort, or the server went away or refused the call: waited out below.
-      failed = true;
-    } finally {
-      clearTimeout(unanswered);
-      signal.removeEventListener('abort', onAbort);
-      this.blocking.delete(client);
-      if (client.isReady && !this.closed) this.idleBlocking.push(client);
-      else await closeClient(client);
+    // Moving the tail to the tail leaves the list unchanged: this only waits until it is non-empty.
+    await this.waits.run([['BLMOVE', wait, wait, 'RIGHT', 'RIGHT', seconds(ms)]], ms, signal);
+  }
+
+  /**
+   * BLMOVE takes the head of the queue into a claim list named after the token this wait will
+   * lease it under, registered (ZADD claims) by the command sent behind it; claim.lua, sent the moment the
+   * message arrives, leases it. A worker killed in between leaves the list behind, and the first
+   * recover after its deadline (the wait's end plus a lease) puts the message back, counted as
+   * a delivery. The EXISTS read right after the BLMOVE tells whether any delivery count is kept:
+   * if none, the message is a first delivery and is handed over at once; if some, the caller
+   * waits for claim.lua's count. LLEN tells whether more messages wait behind it.
+   */
+  async waitAndLease(
+    queue: string,
+    until: number,
+    lease: { readonly leaseMs: number },
+    signal: AbortSignal,
+  ): Promise<ClaimedLease | undefined> {
+    checkLease('waitAndLease', lease.leaseMs, Date.now());
+    const ms = waitMs(until, Date.now(), MAX_BLOCK_MS);
+    if (ms <= 0 || signal.aborted) return undefined;
+    const k = this.keys(queue);
+    const [prefix, n] = this.takeTokens(1);
+    const token = prefix + n;
+    const claim = k.claim(token);
+    // Redis runs the commands queued behind a blocked one as soon as it is served, before it reads
+    // the socket again: a claimed message is registered even if this process dies meanwhile.
+    const replies = await this.waits.run(
+      [
+        ['BLMOVE', k.wait, claim, 'LEFT', 'RIGHT', seconds(ms)],
+        ['ZADD', k.claims, String(Date.now() + ms + lease.leaseMs), claim],
+        ['EXISTS', k.expired],
+        ['LLEN', k.wait],
+      ],
+      ms,
+      signal,
+    );
+    // A failed wait may have moved a message: its claim lapses and recover puts it back.
+    if (!replies) return undefined;
+    const body = replies[0];
+    if (typeof body !== 'string') {
+      // Nothing came: the registration goes (should this fail, it lapses and recover drops it).
+      await this.connection
+        .command()
+        .sendCommand(['ZREM', k.claims, claim])
+        .catch(() => undefined);
+      return undefined;
     }
-    // A wait that failed at once must still last its time, or an idle worker's loop would spin.
-    if (failed) await sleep(ms - (Date.now() - started), signal);
+    // Sent now, before the caller sees the message: its settles and extends come after (EVAL:
+    // an EVALSHA refused with NOSCRIPT would be re-sent behind them).
+    const leasing = evalScript<number>(
+      this.connection.command(),
+      'claim',
+      [k.claims, claim, k.leases, k.inflight, k.wait, k.expired],
+      [token, Date.now(), lease.leaseMs, k.nativeWait ? 1 : 0],
+    ).then(Number, () => 0);
+    if (body === '' && k.nativeWait) {
+      await leasing; // a wake-up marker: dropped, and the caller reserves (a delayed message came due)
+      return undefined;
+    }
+    const more = Number(replies[3]) > 0;
+    if (Number(replies[2]) === 0)
+      return { message: { token, body, delivery: 1 }, leased: leasing.then((d) => d > 0), more };
+    const delivery = await leasing;
+    return delivery > 0
+      ? { message: { token, body, delivery }, leased: Promise.resolve(true), more }
+      : undefined;
   }
 
   async listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]> {
@@ -332,12 +376,12 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const client of this.blocking) client.destroy();
-    await Promise.all(this.idleBlocking.splice(0).map(closeClient));
+    await this.waits.close();
     await this.connection.release();
   }
 }
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 
 /** Reads reserve's reply (next due, then token, body, delivery triples) starting at `from`. */
 function parseReserved(out: readonly (string | number)[], from: number): ReserveResult {

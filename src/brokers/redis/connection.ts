@@ -140,6 +140,11 @@ export class RedisConnection {
    * (send(), a fetch loop, stop(), result()) hangs on a Redis that never answers.
    */
   async ready(): Promise<Client> {
+    return this.command();
+  }
+
+  /** The command client, at once: commands sent on it now go out in the order they are sent. */
+  command(): Client {
     if (!this.client.isOpen) {
       this.connecting ??= this.client
         .connect()

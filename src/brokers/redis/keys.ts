@@ -12,9 +12,13 @@ export interface QueueKeys {
   readonly deadIndex: string;
   /** When a reserve or extend last reached the queue (the lease grace after a silence). */
   readonly clock: string;
+  /** Claim lists of idle workers' waits (claim.lua), by deadline: recover.lua empties late ones. */
+  readonly claims: string;
   /** True when `wait` is Errand's own list (not a foreign list such as Gordon's). */
   readonly nativeWait: boolean;
   dedupe(key: string): string;
+  /** The list one blocking wait moves a message into, named after the token it will be leased under. */
+  claim(token: string): string;
 }
 
 export function queueKeys(prefix: string, queue: string, listKey?: string): QueueKeys {
@@ -28,8 +32,10 @@ export function queueKeys(prefix: string, queue: string, listKey?: string): Queu
     dead: `${base}:dead`,
     deadIndex: `${base}:dead-index`,
     clock: `${base}:clock`,
+    claims: `${base}:claims`,
     nativeWait: listKey === undefined,
     dedupe: (key) => `${base}:dedupe:${key}`,
+    claim: (token) => `${base}:claim:${token}`,
   };
 }
 

@@ -1,10 +1,11 @@
 /**
  * The fetch loop of one queue: while slots are free, lease as many messages as there are free
  * slots (one broker call for the batch) and hand them to the executor; when the queue is empty,
- * block in the broker until work arrives or the next delayed message is due.
+ * block in the broker until work arrives or the next delayed message is due. A broker that can
+ * (waitAndLease) hands the first message to arrive over already leased: it starts at once.
  */
 import { reconnectDelay, sleep } from '../clock.ts';
-import type { Broker, DeadLetter, LeasedMessage } from '../port.ts';
+import type { Broker, ClaimedLease, DeadLetter, LeasedMessage } from '../port.ts';
 import { PAUSE_CHECK_MS } from './pause-watch.ts';
 import type { Slots } from './slots.ts';
 
@@ -19,6 +20,10 @@ export interface FetchLoopOptions {
   /** How long an idle wait lasts before re-checking (delayed messages, expired leases). */
   readonly idleMs: number;
   readonly dispatch: (queue: string, leased: LeasedMessage) => void;
+  /** Gives a leased message that will not start here back to the queue. */
+  readonly handBack: (queue: string, leased: LeasedMessage) => void;
+  /** A message started before its lease was confirmed has no lease after all: stop its run. */
+  readonly leaseLost: (queue: string, token: string) => void;
   /** Messages the broker dead-lettered during the reserve (leases expired too often). */
   readonly reportDead: (queue: string, entries: readonly DeadLetter[]) => void;
   /** Told whether the queue looked empty at the last reserve (so settles do not refill it). */
@@ -70,8 +75,14 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
       failures = 0;
       if (reserved.messages.length < max && !signal.aborted) {
         options.onEmpty(queue, true);
+        // The next reserve is due by `until` (delayed messages, expired leases) or when work comes.
         const until = Math.min(reserved.nextDueAt ?? Number.POSITIVE_INFINITY, Date.now() + options.idleMs);
-        await broker.waitForWork(queue, until, signal);
+        for (;;) {
+          const claimed = await waitForWork(options, until, signal);
+          if (!claimed || !startClaimed(options, claimed, signal)) break;
+          // A message taken from a queue that held nothing more: no reserve to make, wait again.
+          if (claimed.more !== false || Date.now() >= until || !slots.canTake() || signal.aborted) break;
+        }
       }
       options.onEmpty(queue, false);
     } catch (err) {
@@ -80,4 +91,34 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
       await sleep(reconnectDelay(failures++), signal);
     }
   }
+}
+
+/** Waits until the queue may have work; with a broker that can, the first message comes leased. */
+async function waitForWork(
+  options: FetchLoopOptions,
+  until: number,
+  signal: AbortSignal,
+): Promise<ClaimedLease | undefined> {
+  const { broker, queue } = options;
+  if (!broker.waitAndLease) {
+    await broker.waitForWork(queue, until, signal);
+    return undefined;
+  }
+  return broker.waitAndLease(queue, until, { leaseMs: options.leaseMs }, signal);
+}
+
+/** Starts a message the wait leased (its lease is confirmed meanwhile), or hands it back (false). */
+function startClaimed(options: FetchLoopOptions, claimed: ClaimedLease, signal: AbortSignal): boolean {
+  const { queue, slots } = options;
+  const { message } = claimed;
+  // Never rejects (the port's promise); a lease that never came stops the run like a lost one.
+  void claimed.leased.then((held) => {
+    if (!held) options.leaseLost(queue, message.token);
+  });
+  if (signal.aborted || options.isPaused?.(queue) || slots.takeUpTo(1) === 0) {
+    options.handBack(queue, message);
+    return false;
+  }
+  options.dispatch(queue, message);
+  return true;
 }

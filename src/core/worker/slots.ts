@@ -65,9 +65,14 @@ export class Slots {
     for (const wake of waiters) wake();
   }
 
+  /** Whether a fetch loop may take a slot now. */
+  canTake(): boolean {
+    return this.free > this.ahead;
+  }
+
   /** Resolves when a slot a fetch loop may take frees, or when `signal` aborts. */
   whenFree(signal: AbortSignal): Promise<void> {
-    if (this.free > this.ahead || signal.aborted) return Promise.resolve();
+    if (this.canTake() || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         signal.removeEventListener('abort', done);

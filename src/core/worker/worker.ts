@@ -5,7 +5,7 @@
  * States: created → running → draining → stopped.
  */
 import { Deadline } from '../clock.ts';
-import { ErrandConfigError } from '../errors.ts';
+import { ErrandConfigError, LeaseLostError } from '../errors.ts';
 import { DEFAULT_QUEUE } from '../options.ts';
 import type { DeadLetter, LeasedMessage } from '../port.ts';
 import type { Runtime } from '../runtime.ts';
@@ -185,6 +185,11 @@ export class Worker {
           batchSize: this.options.batchSize ?? Math.min(this.concurrency, 100),
           idleMs: Math.min(1000, this.leaseMs / 2),
           dispatch: (q, leased) => dispatcher.dispatch(q, leased),
+          handBack: (q, leased) => void this.releaseUnstarted(settler, q, leased),
+          leaseLost: (q, token) => {
+            for (const e of this.running)
+              if (e.queue === q && e.leased.token === token) e.cancellation.abort(new LeaseLostError());
+          },
           reportDead,
           onEmpty: (q, isEmpty) => (isEmpty ? empty.add(q) : empty.delete(q)),
           isPaused: (q) => paused.has(q),

@@ -1,0 +1,192 @@
+/**
+ * RedisBroker.waitAndLease: an idle worker's BLMOVE takes the message into a claim list and
+ * claim.lua leases it. What a crash, a wake-up marker, a redelivery and a flushed script cache
+ * do to that path (the contract suite checks the common behaviour).
+ */
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { RedisBroker, RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
+import { queueKeys } from '../src/brokers/redis/keys.ts';
+import type { ClaimedLease } from '../src/core/port.ts';
+import { Errand, taskContext } from '../src/index.ts';
+import { deleteByPrefix, eventually, REDIS_URL, uniquePrefix } from './helpers.ts';
+
+const request = (now: number, leaseMs = 1000) => ({ max: 10, leaseMs, maxDeliveries: 5, now });
+const never = new AbortController().signal;
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+describe('redis: the wait that leases (waitAndLease, claim.lua)', () => {
+  const prefix = uniquePrefix('claims');
+  const connection = new RedisConnection({ url: REDIS_URL }).retain();
+  const broker = new RedisBroker(connection, { prefix });
+  after(async () => {
+    await broker.close();
+    await deleteByPrefix(prefix);
+  });
+  const client = () => connection.ready();
+  const claimKeys = async (queue: string) =>
+    (await (await client()).sendCommand(['KEYS', `${prefix}:{${queue}}:claim:*`])) as string[];
+
+  it('a worker killed (SIGKILL) between taking a message and leasing it loses nothing: recovered, counted', async () => {
+    const q = 'killed';
+    const k = queueKeys(prefix, q);
+    const child = fork(
+      new URL('./fixtures/claim-and-die.ts', import.meta.url).pathname,
+      [REDIS_URL, prefix, q, '300'],
+      { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    const died = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_, signal) => resolve(signal)),
+    );
+    await new Promise<void>((resolve) => child.once('message', () => resolve()));
+    await broker.enqueue(q, [{ body: 'survivor' }], 60_000);
+    assert.equal(await died, 'SIGKILL');
+    const c = await client();
+    // Left where the crash left it: in the claim list, leased by nobody, registered with a deadline.
+    const [claim] = await claimKeys(q);
+    assert.ok(claim, 'the claim list is there');
+    assert.deepEqual(await c.sendCommand(['LRANGE', claim, '0', '-1']), ['survivor']);
+    assert.equal(await c.sendCommand(['ZCARD', k.leases]), 0);
+    assert.equal(await c.sendCommand(['ZCARD', k.claims]), 1);
+    // Before the deadline (the wait's end plus a lease) nobody takes it...
+    assert.deepEqual((await broker.reserve(q, request(Date.now()))).messages, []);
+    // ...after it, the first recover puts it back, counted as a delivery like an expired lease.
+    const later = Date.now() + 10_000 + 300 + 1;
+    const { messages } = await broker.reserve(q, request(later));
+    assert.deepEqual(
+      messages.map((m) => [m.body, m.delivery]),
+      [['survivor', 2]],
+    );
+    assert.deepEqual(await claimKeys(q), []);
+    assert.equal(await c.sendCommand(['ZCARD', k.claims]), 0);
+  });
+
+  it('a lapsed claim holding a wake-up marker is dropped, not counted as a delivery', async () => {
+    const q = 'marker-lapsed';
+    const k = queueKeys(prefix, q);
+    const c = await client();
+    const claim = k.claim('host:1:abc/7');
+    await c.sendCommand(['RPUSH', claim, '']);
+    await c.sendCommand(['ZADD', k.claims, String(Date.now() - 1), claim]);
+    assert.deepEqual((await broker.reserve(q, request(Date.now()))).messages, []);
+    assert.equal(await c.sendCommand(['EXISTS', k.expired, claim]), 0);
+    assert.equal(await c.sendCommand(['ZCARD', k.claims]), 0);
+  });
+
+  it('a wait that ends without a message leaves no claim behind', async () => {
+    const q = 'timeouts';
+    const k = queueKeys(prefix, q);
+    for (let i = 0; i < 3; i++)
+      assert.equal(await broker.waitAndLease(q, Date.now() + 200, { leaseMs: 1000 }, never), undefined);
+    assert.deepEqual(await claimKeys(q), []);
+    assert.equal(await (await client()).sendCommand(['ZCARD', k.claims]), 0);
+  });
+
+  it('woken by a delayed message becoming the earliest: no lease, nothing claimed, the message comes due', async () => {
+    const q = 'marker';
+    const k = queueKeys(prefix, q);
+    const t = Date.now();
+    assert.deepEqual((await broker.reserve(q, request(t))).messages, []);
+    const waiting = broker.waitAndLease(q, t + 5000, { leaseMs: 1000 }, never);
+    setTimeout(() => void broker.enqueue(q, [{ body: 'later', dueAt: t + 300 }], 60_000), 50);
+    assert.equal(await waiting, undefined);
+    assert.ok(Date.now() - t < 1000, `woken after ${Date.now() - t} ms`);
+    const c = await client();
+    assert.deepEqual(await claimKeys(q), []);
+    assert.equal(await c.sendCommand(['ZCARD', k.claims]), 0);
+    assert.equal(await c.sendCommand(['ZCARD', k.leases]), 0);
+    await eventually(async () => (await broker.reserve(q, request(Date.now()))).messages.length === 1, 3000);
+  });
+
+  it('a message delivered before is handed over only once leased, with its delivery count', async () => {
+    const q = 'redelivered';
+    const k = queueKeys(prefix, q);
+    const c = await client();
+    // What recover.lua leaves for a message whose lease expired once (the count, keyed by body).
+    await c.sendCommand(['HSET', k.expired, sha1('again'), '1']);
+    const waiting = broker.waitAndLease(q, Date.now() + 5000, { leaseMs: 1000 }, never);
+    setTimeout(() => void broker.enqueue(q, [{ body: 'again' }], 60_000), 50);
+    const claimed = await waiting;
+    assert.ok(claimed);
+    assert.equal(claimed.message.delivery, 2);
+    assert.equal((await c.sendCommand(['ZSCORE', k.leases, claimed.message.token])) !== null, true);
+    assert.equal(await claimed.leased, true);
+  });
+
+  it('the lease comes before a settle sent right after the hand-over, even with the script cache flushed', async () => {
+    const q = 'ordered';
+    const c = await client();
+    await c.sendCommand(['SCRIPT', 'FLUSH']);
+    // The settle script is cached again; claim.lua is not: an EVALSHA of it would be refused
+    // (NOSCRIPT) and re-sent behind the settle below, which would then find no lease.
+    await broker.enqueue(q, [{ body: 'warm' }], 60_000);
+    const [warm] = (await broker.reserve(q, request(Date.now()))).messages;
+    await broker.settle(q, { acks: [warm!.token] }, Date.now());
+    const waiting = broker.waitAndLease(q, Date.now() + 5000, { leaseMs: 1000 }, never);
+    setTimeout(() => void broker.enqueue(q, [{ body: 'quick' }], 60_000), 50);
+    const claimed = await waiting;
+    assert.ok(claimed);
+    const settled = await broker.settle(q, { acks: [claimed.message.token] }, Date.now());
+    assert.deepEqual(settled.lost, []);
+    assert.equal(await claimed.leased, true);
+    assert.deepEqual(await broker.stats(q), { waiting: 0, delayed: 0, leased: 0, dead: 0 });
+  });
+});
+
+/** A Redis broker whose first wait-and-lease says its lease never came (as when claim.lua lost the race). */
+class FirstClaimLost extends RedisBroker {
+  private lost = false;
+  override async waitAndLease(
+    queue: string,
+    until: number,
+    lease: { readonly leaseMs: number },
+    signal: AbortSignal,
+  ): Promise<ClaimedLease | undefined> {
+    const claimed = await super.waitAndLease(queue, until, lease, signal);
+    if (!claimed || this.lost) return claimed;
+    this.lost = true;
+    return { ...claimed, leased: claimed.leased.then(() => false) };
+  }
+}
+
+describe('redis: a worker whose message was handed over before its lease', () => {
+  const prefix = uniquePrefix('claims-worker');
+  after(() => deleteByPrefix(prefix));
+
+  it('stops the run when the lease never comes: no outcome applied, the task runs again', async () => {
+    const connection = new RedisConnection({ url: REDIS_URL }).retain().retain();
+    const errand = new Errand({
+      broker: new FirstClaimLost(connection, { prefix }),
+      backend: new RedisResultBackend(connection, prefix),
+    });
+    const runs: Array<{ delivery: number; aborted?: string }> = [];
+    const task = errand.task('waits', async () => {
+      const { signal, delivery } = taskContext();
+      const run: { delivery: number; aborted?: string } = { delivery };
+      runs.push(run);
+      if (runs.length > 1) return 'done';
+      // The first run waits for its signal: the lost lease must abort it.
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      run.aborted = (signal.reason as Error).name;
+      return 'first';
+    });
+    const worker = errand.worker({ concurrency: 1, leaseMs: 500, handleSignals: false });
+    const completed: unknown[] = [];
+    worker.on('completed', (e) => completed.push(e.result));
+    await worker.start();
+    try {
+      // Idle first, so the message comes through the wait.
+      await new Promise((r) => setTimeout(r, 200));
+      await task.send();
+      await eventually(() => completed.length === 1, 10_000, 'the second run to complete');
+      assert.equal(runs[0]?.aborted, 'LeaseLostError');
+      assert.deepEqual(completed, ['done'], 'the first run, without a lease, completed nothing');
+      assert.equal(runs[1]?.delivery, 2, 'its lease expired and it was delivered again');
+    } finally {
+      await worker.stop();
+      await errand.close();
+    }
+  });
+});
