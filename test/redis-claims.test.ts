@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { RedisBroker, RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.ts';
 import { queueKeys } from '../src/brokers/redis/keys.ts';
+import { runScript } from '../src/brokers/redis/scripts.ts';
 import type { ClaimedLease } from '../src/core/port.ts';
 import { Errand, taskContext } from '../src/index.ts';
 import { deleteByPrefix, eventually, REDIS_URL, uniquePrefix } from './helpers.ts';
@@ -82,6 +83,35 @@ describe('redis: the wait that leases (waitAndLease, claim.lua)', () => {
       assert.equal(await broker.waitAndLease(q, Date.now() + 200, { leaseMs: 1000 }, never), undefined);
     assert.deepEqual(await claimKeys(q), []);
     assert.equal(await (await client()).sendCommand(['ZCARD', k.claims]), 0);
+  });
+
+  it('an aborted wait hands back what its BLMOVE may have taken (claim.lua return), leaving no claim', async () => {
+    const q = 'aborted';
+    const k = queueKeys(prefix, q);
+    const c = await client();
+    // What an abort can leave when the reply to the BLMOVE was lost with the closed connection.
+    const claim = k.claim('host:1:abc/9');
+    await c.sendCommand(['RPUSH', k.wait, 'behind']);
+    await c.sendCommand(['RPUSH', claim, 'taken']);
+    await c.sendCommand(['ZADD', k.claims, String(Date.now() + 60_000), claim]);
+    await runScript(
+      c,
+      'claim',
+      [k.claims, claim, k.leases, k.inflight, k.wait, k.expired],
+      ['host:1:abc/9', Date.now(), 1000, 1, 'return'],
+    );
+    assert.deepEqual(await c.sendCommand(['LRANGE', k.wait, '0', '-1']), ['taken', 'behind']);
+    assert.equal(await c.sendCommand(['EXISTS', claim, k.leases, k.expired]), 0);
+    assert.equal(await c.sendCommand(['ZCARD', k.claims]), 0);
+    // A real aborted wait leaves nothing: the ZADD queued behind the unserved BLMOVE never ran.
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    assert.equal(
+      await broker.waitAndLease('aborted-empty', Date.now() + 5000, { leaseMs: 1000 }, ac.signal),
+      undefined,
+    );
+    assert.equal(await c.sendCommand(['ZCARD', queueKeys(prefix, 'aborted-empty').claims]), 0);
+    assert.deepEqual(await claimKeys('aborted-empty'), []);
   });
 
   it('woken by a delayed message becoming the earliest: no lease, nothing claimed, the message comes due', async () => {

@@ -18,11 +18,12 @@ import { checkDedupeTtl, checkEntries, checkedBatch, checkLease, checkReserve, w
 import { SILENCE_FRACTION } from '../lease-grace.ts';
 import { newWorkerId, tokenPrefixOf } from '../worker-identity.ts';
 import { BlockingWaits } from './blocking.ts';
+import { claimNext, seconds } from './claims.ts';
 import type { Client, RedisConnection } from './connection.ts';
 import { type QueueKeys, queueKeys } from './keys.ts';
 import * as ops from './operations.ts';
 import type { RecordBatch, TakenRecords } from './result-rider.ts';
-import { evalScript, runScript } from './scripts.ts';
+import { runScript } from './scripts.ts';
 
 export interface RedisBrokerOptions {
   readonly prefix: string;
@@ -255,15 +256,7 @@ export class RedisBroker implements Broker {
     await this.waits.run([['BLMOVE', wait, wait, 'RIGHT', 'RIGHT', seconds(ms)]], ms, signal);
   }
 
-  /**
-   * BLMOVE takes the head of the queue into a claim list named after the token this wait will
-   * lease it under, registered (ZADD claims) by the command sent behind it; claim.lua, sent the moment the
-   * message arrives, leases it. A worker killed in between leaves the list behind, and the first
-   * recover after its deadline (the wait's end plus a lease) puts the message back, counted as
-   * a delivery. The EXISTS read right after the BLMOVE tells whether any delivery count is kept:
-   * if none, the message is a first delivery and is handed over at once; if some, the caller
-   * waits for claim.lua's count. LLEN tells whether more messages wait behind it.
-   */
+  /** The wait that leases: claims.ts. */
   async waitAndLease(
     queue: string,
     until: number,
@@ -273,52 +266,8 @@ export class RedisBroker implements Broker {
     checkLease('waitAndLease', lease.leaseMs, Date.now());
     const ms = waitMs(until, Date.now(), MAX_BLOCK_MS);
     if (ms <= 0 || signal.aborted) return undefined;
-    const k = this.keys(queue);
     const [prefix, n] = this.takeTokens(1);
-    const token = prefix + n;
-    const claim = k.claim(token);
-    // Redis runs the commands queued behind a blocked one as soon as it is served, before it reads
-    // the socket again: a claimed message is registered even if this process dies meanwhile.
-    const replies = await this.waits.run(
-      [
-        ['BLMOVE', k.wait, claim, 'LEFT', 'RIGHT', seconds(ms)],
-        ['ZADD', k.claims, String(Date.now() + ms + lease.leaseMs), claim],
-        ['EXISTS', k.expired],
-        ['LLEN', k.wait],
-      ],
-      ms,
-      signal,
-    );
-    // A failed wait may have moved a message: its claim lapses and recover puts it back.
-    if (!replies) return undefined;
-    const body = replies[0];
-    if (typeof body !== 'string') {
-      // Nothing came: the registration goes (should this fail, it lapses and recover drops it).
-      await this.connection
-        .command()
-        .sendCommand(['ZREM', k.claims, claim])
-        .catch(() => undefined);
-      return undefined;
-    }
-    // Sent now, before the caller sees the message: its settles and extends come after (EVAL:
-    // an EVALSHA refused with NOSCRIPT would be re-sent behind them).
-    const leasing = evalScript<number>(
-      this.connection.command(),
-      'claim',
-      [k.claims, claim, k.leases, k.inflight, k.wait, k.expired],
-      [token, Date.now(), lease.leaseMs, k.nativeWait ? 1 : 0],
-    ).then(Number, () => 0);
-    if (body === '' && k.nativeWait) {
-      await leasing; // a wake-up marker: dropped, and the caller reserves (a delayed message came due)
-      return undefined;
-    }
-    const more = Number(replies[3]) > 0;
-    if (Number(replies[2]) === 0)
-      return { message: { token, body, delivery: 1 }, leased: leasing.then((d) => d > 0), more };
-    const delivery = await leasing;
-    return delivery > 0
-      ? { message: { token, body, delivery }, leased: Promise.resolve(true), more }
-      : undefined;
+    return claimNext(this.connection, this.waits, this.keys(queue), prefix + n, ms, lease.leaseMs, signal);
   }
 
   async listDead(queue: string, offset: number, limit: number): Promise<DeadLetter[]> {
@@ -380,8 +329,6 @@ export class RedisBroker implements Broker {
     await this.connection.release();
   }
 }
-
-const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 
 /** Reads reserve's reply (next due, then token, body, delivery triples) starting at `from`. */
 function parseReserved(out: readonly (string | number)[], from: number): ReserveResult {
