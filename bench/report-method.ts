@@ -32,7 +32,8 @@ raw loop's \`LREM\` reply.
    \`process.cpuUsage()\` (user + system) from the worker's start to the last completion, divided by the tasks:
    nothing else runs in the process meanwhile.
 3. **Latency**: a worker at concurrency 10 is warmed up (5,000 tasks sent 10 at a time: V8 compiles the path for good
-   only after thousands of runs) and left idle; a paced producer then sends
+   only after thousands of runs; then one second at the measured rate, untimed, so the path a task takes when it
+   arrives alone is compiled too) and left idle; a paced producer then sends
    500 tasks/s individually (each tick sends what is due, so timer jitter does not drift the rate) for the
    configured time. Latency = handler start − send time, same process clock; p50/p95/p99/max over all tasks.
 4. **Redis cost per task**, under two load patterns, all traffic through a loopback TCP proxy: *sequential*, a

@@ -286,7 +286,7 @@ void describe('prefetch side-by-side script (bench/prefetch-ab.ts)', () => {
       { cwd: root, timeout: 60_000 },
     );
     const lines = stdout.trim().split('\n');
-    assert.equal(lines.length, 2, stdout);
+    assert.equal(lines.length, 3, stdout);
     const thread = process.platform === 'linux' ? String.raw` \(main thread [\d.]+\)` : '';
     assert.match(
       lines[0] ?? '',
@@ -301,19 +301,32 @@ void describe('prefetch side-by-side script (bench/prefetch-ab.ts)', () => {
 });
 
 void describe('latency stall probe (bench/latency-stalls.ts)', () => {
-  it('runs producer and worker at a rate and reports percentiles and event loop stalls', async () => {
+  it('runs producer and worker at a rate and reports percentiles, event loop stalls and GCs', async () => {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', 'bench/latency-stalls.ts', '--redis', REDIS_URL, '--rate', '200', '--seconds', '1'],
+      [
+        '--import',
+        'tsx',
+        'bench/latency-stalls.ts',
+        '--redis',
+        REDIS_URL,
+        '--rate',
+        '200',
+        '--seconds',
+        '1',
+        '--warmup',
+        '100',
+      ],
       { cwd: root, timeout: 60_000 },
     );
     const lines = stdout.trim().split('\n');
-    assert.equal(lines.length, 2, stdout);
+    assert.equal(lines.length, 3, stdout);
     assert.match(lines[0] ?? '', /^200 tasks at 200\/s: p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms$/);
     assert.match(
       lines[1] ?? '',
       /^event loop stalls over 2\.5 ms: [\d.]+\/s, \d+ of \d+ during a GC \(\d+ GCs\); an idle process beside it: [\d.]+\/s$/,
     );
+    assert.match(lines[2] ?? '', /^errand: \d+ GCs \([\d.]+ ms\), process CPU \d+ µs per task$/);
     await deleteByPrefix('bench-stalls-');
   });
 });

@@ -11,12 +11,12 @@ export const LATENCY_CONCURRENCY = 10;
  * path before it is compiled for good, and until then its compilations land in the measured tail
  * (Errand's probe p99 at 500/s: about 2.2 ms after 50 warm-up tasks, 1.3-1.9 ms after 5,000, 1.2 ms after 20,000).
  */
-const WARMUP = 5000;
+export const WARMUP = 5000;
 /**
  * Then one second at the measured rate, untimed, for every system alike: a worker that drained
  * a burst has not yet run its idle path (a wait per task) often enough for V8 to compile it.
  */
-const PACED_WARMUP_SECONDS = 1;
+export const PACED_WARMUP_SECONDS = 1;
 
 export const latencyScenario: Scenario = {
   name: 'latency',
@@ -82,7 +82,7 @@ export const latencyScenario: Scenario = {
  * Sends `total` messages at `rate` a second: each tick sends what is due so far, so timer jitter
  * does not drift the rate. Resolves when every send has been answered; a failed send fails it.
  */
-async function paced(
+export async function paced(
   total: number,
   rate: number,
   signal: AbortSignal,
