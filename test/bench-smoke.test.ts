@@ -286,7 +286,7 @@ void describe('prefetch side-by-side script (bench/prefetch-ab.ts)', () => {
       { cwd: root, timeout: 60_000 },
     );
     const lines = stdout.trim().split('\n');
-    assert.equal(lines.length, 3, stdout);
+    assert.equal(lines.length, 2, stdout);
     const thread = process.platform === 'linux' ? String.raw` \(main thread [\d.]+\)` : '';
     assert.match(
       lines[0] ?? '',
