@@ -73,6 +73,59 @@ describe('SIGKILL loops', () => {
     );
   });
 
+  it('Redis, tasks sent one at a time (idle workers take each as it arrives): 8 SIGKILLs, nothing lost', async () => {
+    // Here workers wait with nothing queued, so most tasks reach them through the wait that
+    // leases (BLMOVE into a claim list, then claim.lua): kills land in that path too.
+    const started = Date.now();
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const prefix = uniquePrefix('killtrickle');
+    const dir = tempDir('killtrickle');
+    const total = 4000;
+    const concurrency = 4;
+    const producer = new Errand({ broker: redis.url, prefix });
+    cleanups.push(() => producer.close());
+    const work = producer.task('work', async (n: number) => n);
+    const ids: string[] = [];
+    // 500 a second, each send on its own: the queue stays empty between them.
+    const sending = (async () => {
+      const t0 = Date.now();
+      for (let i = 0; i < total; i++) {
+        ids.push((await work.send(i)).id);
+        const ahead = t0 + (i + 1) * 2 - Date.now();
+        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+      }
+    })();
+    const files: string[] = [];
+    const fleet = await killLoop({
+      workers: 3,
+      kills: 8,
+      total,
+      done: () => new Set(lines(...files)).size,
+      leased: async () => (await producer.stats()).leased,
+      start: async (n) => {
+        const file = join(dir, `w${n}.txt`);
+        files.push(file);
+        const proc = await startFixture('redis-worker.ts', [redis.url, prefix, file, concurrency, 1000]);
+        cleanups.push(() => stopGently(proc, 5000));
+        return proc;
+      },
+    });
+    await sending;
+    await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
+    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
+    await Promise.all(fleet.alive.map((p) => stopGently(p)));
+    checkKillLoop('redis-sigkill-trickle', {
+      expected: ids,
+      runs: lines(...files),
+      fleet,
+      maxLeases: concurrency + PREFETCH_MAX,
+      started,
+    });
+    const stats = await producer.stats();
+    assert.deepEqual([stats.waiting, stats.delayed, stats.leased, stats.dead], [0, 0, 0, 0]);
+  });
+
   it('SQLite: 3 worker processes on one file, 6 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
     const started = Date.now();
     const dir = tempDir('killloop-sqlite');
