@@ -21,6 +21,43 @@ describe('SIGKILL loops', () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   });
 
+  /**
+   * Three Redis worker processes (fixture redis-worker.ts, leases of 1 s) in a kill loop; resolves
+   * once every task has run, `sending` is done, and the queue is empty again (what killed workers
+   * held, some of it finished but unacknowledged, comes back when its lease expires).
+   */
+  async function redisKillLoop(o: {
+    url: string;
+    prefix: string;
+    dir: string;
+    concurrency: number;
+    kills: number;
+    total: number;
+    producer: Errand;
+    sending?: Promise<void>;
+  }) {
+    const files: string[] = [];
+    const fleet = await killLoop({
+      workers: 3,
+      kills: o.kills,
+      total: o.total,
+      done: () => new Set(lines(...files)).size,
+      leased: async () => (await o.producer.stats()).leased,
+      start: async (n) => {
+        const file = join(o.dir, `w${n}.txt`);
+        files.push(file);
+        const proc = await startFixture('redis-worker.ts', [o.url, o.prefix, file, o.concurrency, 1000]);
+        cleanups.push(() => stopGently(proc, 5000));
+        return proc;
+      },
+    });
+    await o.sending;
+    await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= o.total);
+    await waitFor('the queue to empty', 60_000, async () => isEmpty(await o.producer.stats()));
+    await Promise.all(fleet.alive.map((p) => stopGently(p)));
+    return { fleet, files };
+  }
+
   it('Redis: 3 worker processes, 10 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
     const started = Date.now();
     const redis = await startPrivateRedis();
@@ -38,25 +75,15 @@ describe('SIGKILL loops', () => {
       const sent = await work.sendBulk(Array.from({ length: 2000 }, (_, j) => [i + j] as [number]));
       ids.push(...sent.map((s) => s.id));
     }
-    const files: string[] = [];
-    const fleet = await killLoop({
-      workers: 3,
+    const { fleet, files } = await redisKillLoop({
+      url: redis.url,
+      prefix,
+      dir,
+      concurrency,
       kills,
       total,
-      done: () => new Set(lines(...files)).size,
-      leased: async () => (await producer.stats()).leased,
-      start: async (n) => {
-        const file = join(dir, `w${n}.txt`);
-        files.push(file);
-        const proc = await startFixture('redis-worker.ts', [redis.url, prefix, file, concurrency, 1000]);
-        cleanups.push(() => stopGently(proc, 5000));
-        return proc;
-      },
+      producer,
     });
-    await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
-    // What killed workers held (some of it finished, unacknowledged) comes back when its lease expires.
-    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
-    await Promise.all(fleet.alive.map((p) => stopGently(p)));
     checkKillLoop('redis-sigkill-loop', {
       expected: ids,
       runs: lines(...files),
@@ -96,25 +123,16 @@ describe('SIGKILL loops', () => {
         if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
       }
     })();
-    const files: string[] = [];
-    const fleet = await killLoop({
-      workers: 3,
+    const { fleet, files } = await redisKillLoop({
+      url: redis.url,
+      prefix,
+      dir,
+      concurrency,
       kills: 8,
       total,
-      done: () => new Set(lines(...files)).size,
-      leased: async () => (await producer.stats()).leased,
-      start: async (n) => {
-        const file = join(dir, `w${n}.txt`);
-        files.push(file);
-        const proc = await startFixture('redis-worker.ts', [redis.url, prefix, file, concurrency, 1000]);
-        cleanups.push(() => stopGently(proc, 5000));
-        return proc;
-      },
+      producer,
+      sending,
     });
-    await sending;
-    await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= total);
-    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
-    await Promise.all(fleet.alive.map((p) => stopGently(p)));
     checkKillLoop('redis-sigkill-trickle', {
       expected: ids,
       runs: lines(...files),
