@@ -273,8 +273,8 @@ export interface RequiredBrokerOperations {
    * Optional: wait like `waitForWork`, and lease to the caller the first message that arrives,
    * returned the moment it arrives (one round trip sooner than waiting, then reserving). The
    * broker has already been asked for the lease when this resolves, so settles and extends the
-   * caller sends afterwards apply after it; `leased` tells how it went. A message that arrives
-   * after a delivery whose lease expired is returned only once leased, with its delivery count.
+   * caller sends afterwards apply after it; `leased` tells how it went. A message delivered
+   * before (an earlier lease of it expired) is returned only once leased, with its delivery count.
    * Resolves undefined at `until`, on abort, on a failed wait (which still lasts its time), or
    * when woken without a message for the caller (a delayed message came due: reserve next).
    * A broker that offers no such wait leaves it out, and workers wait, then reserve.

@@ -51,6 +51,9 @@ describe('SQS faults', () => {
           concurrency,
           5,
           leaseMs,
+          // Tasks of 20 ms keep each worker's receives in flight most of the time: kills land
+          // while messages are held (with 2 ms tasks a CI run once read none held at all 4 kills).
+          20,
         ]);
         cleanups.push(() => stopGently(proc, 5000));
         return proc;
