@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PREFETCH_MAX } from '../../src/core/worker/handlers.ts';
-import { Errand } from '../../src/index.ts';
+import { Errand, type Task } from '../../src/index.ts';
 import { startPrivateRedis, tempDir, uniquePrefix } from '../helpers.ts';
 import { checkKillLoop, killLoop, lines, startFixture, stopGently, waitFor } from './fleet.ts';
 
@@ -22,74 +22,58 @@ describe('SIGKILL loops', () => {
   });
 
   /**
-   * Three Redis worker processes (fixture redis-worker.ts, leases of 1 s) in a kill loop; resolves
-   * once every task has run, `sending` is done, and the queue is empty again (what killed workers
-   * held, some of it finished but unacknowledged, comes back when its lease expires).
+   * Three Redis worker processes (fixture redis-worker.ts, concurrency `o.concurrency`, leases of
+   * 1 s) on a private redis-server, one of them SIGKILLed and replaced `o.kills` times while the
+   * tasks `o.send` enqueues run (before the loop starts, or during it: `o.duringKills`). Then every
+   * task must have run, the queue be empty again (what killed workers held comes back when its
+   * lease expires), and the figures hold (checkKillLoop, reported as `name`).
    */
-  async function redisKillLoop(o: {
-    url: string;
-    prefix: string;
-    dir: string;
-    concurrency: number;
-    kills: number;
-    total: number;
-    producer: Errand;
-    sending?: Promise<void>;
-  }) {
+  async function redisKillLoop(
+    name: string,
+    o: {
+      concurrency: number;
+      kills: number;
+      total: number;
+      duringKills: boolean;
+      send: (work: Task<[number], number>, ids: string[]) => Promise<void>;
+    },
+  ): Promise<void> {
+    const started = Date.now();
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const prefix = uniquePrefix(name);
+    const dir = tempDir(name);
+    const producer = new Errand({ broker: redis.url, prefix });
+    cleanups.push(() => producer.close());
+    const work = producer.task('work', async (n: number) => n);
+    const ids: string[] = [];
+    const sending = o.send(work, ids);
+    if (!o.duringKills) await sending;
     const files: string[] = [];
     const fleet = await killLoop({
       workers: 3,
       kills: o.kills,
       total: o.total,
       done: () => new Set(lines(...files)).size,
-      leased: async () => (await o.producer.stats()).leased,
+      leased: async () => (await producer.stats()).leased,
       start: async (n) => {
-        const file = join(o.dir, `w${n}.txt`);
+        const file = join(dir, `w${n}.txt`);
         files.push(file);
-        const proc = await startFixture('redis-worker.ts', [o.url, o.prefix, file, o.concurrency, 1000]);
+        const proc = await startFixture('redis-worker.ts', [redis.url, prefix, file, o.concurrency, 1000]);
         cleanups.push(() => stopGently(proc, 5000));
         return proc;
       },
     });
-    await o.sending;
+    await sending;
     await waitFor('every task to finish', 120_000, () => new Set(lines(...files)).size >= o.total);
-    await waitFor('the queue to empty', 60_000, async () => isEmpty(await o.producer.stats()));
+    await waitFor('the queue to empty', 60_000, async () => isEmpty(await producer.stats()));
     await Promise.all(fleet.alive.map((p) => stopGently(p)));
-    return { fleet, files };
-  }
-
-  it('Redis: 3 worker processes, 10 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
-    const started = Date.now();
-    const redis = await startPrivateRedis();
-    cleanups.push(() => redis.stop());
-    const prefix = uniquePrefix('killloop');
-    const dir = tempDir('killloop');
-    const total = 20_000;
-    const concurrency = 20;
-    const kills = 10;
-    const producer = new Errand({ broker: redis.url, prefix });
-    cleanups.push(() => producer.close());
-    const work = producer.task('work', async (n: number) => n);
-    const ids: string[] = [];
-    for (let i = 0; i < total; i += 2000) {
-      const sent = await work.sendBulk(Array.from({ length: 2000 }, (_, j) => [i + j] as [number]));
-      ids.push(...sent.map((s) => s.id));
-    }
-    const { fleet, files } = await redisKillLoop({
-      url: redis.url,
-      prefix,
-      dir,
-      concurrency,
-      kills,
-      total,
-      producer,
-    });
-    checkKillLoop('redis-sigkill-loop', {
+    checkKillLoop(name, {
       expected: ids,
       runs: lines(...files),
       fleet,
       // Concurrency plus the default prefetch: leased ahead while tasks are short.
-      maxLeases: concurrency + PREFETCH_MAX,
+      maxLeases: o.concurrency + PREFETCH_MAX,
       started,
     });
     const stats = await producer.stats();
@@ -98,50 +82,43 @@ describe('SIGKILL loops', () => {
       [0, 0, 0, 0],
       'nothing left behind',
     );
+  }
+
+  it('Redis: 3 worker processes, 10 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
+    const total = 20_000;
+    await redisKillLoop('redis-sigkill-loop', {
+      concurrency: 20,
+      kills: 10,
+      total,
+      duringKills: false,
+      send: async (work, ids) => {
+        for (let i = 0; i < total; i += 2000) {
+          const sent = await work.sendBulk(Array.from({ length: 2000 }, (_, j) => [i + j] as [number]));
+          ids.push(...sent.map((s) => s.id));
+        }
+      },
+    });
   });
 
   it('Redis, tasks sent one at a time (idle workers take each as it arrives): 8 SIGKILLs, nothing lost', async () => {
     // Here workers wait with nothing queued, so most tasks reach them through the wait that
     // leases (BLMOVE into a claim list, then claim.lua): kills land in that path too.
-    const started = Date.now();
-    const redis = await startPrivateRedis();
-    cleanups.push(() => redis.stop());
-    const prefix = uniquePrefix('killtrickle');
-    const dir = tempDir('killtrickle');
     const total = 4000;
-    const concurrency = 4;
-    const producer = new Errand({ broker: redis.url, prefix });
-    cleanups.push(() => producer.close());
-    const work = producer.task('work', async (n: number) => n);
-    const ids: string[] = [];
-    // 500 a second, each send on its own: the queue stays empty between them.
-    const sending = (async () => {
-      const t0 = Date.now();
-      for (let i = 0; i < total; i++) {
-        ids.push((await work.send(i)).id);
-        const ahead = t0 + (i + 1) * 2 - Date.now();
-        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
-      }
-    })();
-    const { fleet, files } = await redisKillLoop({
-      url: redis.url,
-      prefix,
-      dir,
-      concurrency,
+    await redisKillLoop('redis-sigkill-trickle', {
+      concurrency: 4,
       kills: 8,
       total,
-      producer,
-      sending,
+      duringKills: true,
+      // 500 a second, each send on its own: the queue stays empty between them.
+      send: async (work, ids) => {
+        const t0 = Date.now();
+        for (let i = 0; i < total; i++) {
+          ids.push((await work.send(i)).id);
+          const ahead = t0 + (i + 1) * 2 - Date.now();
+          if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+        }
+      },
     });
-    checkKillLoop('redis-sigkill-trickle', {
-      expected: ids,
-      runs: lines(...files),
-      fleet,
-      maxLeases: concurrency + PREFETCH_MAX,
-      started,
-    });
-    const stats = await producer.stats();
-    assert.deepEqual([stats.waiting, stats.delayed, stats.leased, stats.dead], [0, 0, 0, 0]);
   });
 
   it('SQLite: 3 worker processes on one file, 6 SIGKILLs mid-run: nothing lost, duplicates within what was in flight', async () => {
