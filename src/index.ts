@@ -34,6 +34,7 @@ export type {
   Broker,
   BrokerCapabilities,
   ClaimedLease,
+  ClaimedLeases,
   DeadLetter,
   EnqueueEntry,
   GroupCounter,

@@ -79,8 +79,13 @@ export interface ClaimedLease {
    * run without a lease, as after `extend` reports its token lost. Never rejects.
    */
   readonly leased: Promise<boolean>;
+}
+
+/** What one `waitAndLease` took: at least one message, at most the `max` asked for, oldest first. */
+export interface ClaimedLeases {
+  readonly claimed: readonly ClaimedLease[];
   /**
-   * False when the queue held no other message as this one was taken: the caller may wait
+   * False when the queue held no other message as these were taken: the caller may wait
    * again instead of reserving (its reserves for delayed messages and expired leases still
    * fall due as usual). Undefined when the broker does not say.
    */
@@ -271,20 +276,22 @@ export interface RequiredBrokerOperations {
 
   /**
    * Optional: wait like `waitForWork`, and lease to the caller the first message that arrives,
-   * returned the moment it arrives (one round trip sooner than waiting, then reserving). The
-   * broker has already been asked for the lease when this resolves, so settles and extends the
-   * caller sends afterwards apply after it; `leased` tells how it went. A message delivered
-   * before (an earlier lease of it expired) is returned only once leased, with its delivery count.
-   * Resolves undefined at `until`, on abort, on a failed wait (which still lasts its time), or
-   * when woken without a message for the caller (a delayed message came due: reserve next).
-   * A broker that offers no such wait leaves it out, and workers wait, then reserve.
+   * returned the moment it arrives (one round trip sooner than waiting, then reserving), with
+   * the messages already waiting behind it, up to `max` in all (default 1; a broker may take
+   * fewer). The broker has already been asked for the leases when this resolves, so settles
+   * and extends the caller sends afterwards apply after them; each `leased` tells how it went.
+   * A message delivered before (an earlier lease of it expired) is returned only once leased,
+   * with its delivery count. Resolves undefined at `until`, on abort, on a failed wait (which
+   * still lasts its time), or when woken without a message for the caller (a delayed message
+   * came due: reserve next). A broker that offers no such wait leaves it out, and workers
+   * wait, then reserve.
    */
   waitAndLease?(
     queue: string,
     until: number,
-    lease: { readonly leaseMs: number },
+    lease: { readonly leaseMs: number; readonly max?: number },
     signal: AbortSignal,
-  ): Promise<ClaimedLease | undefined>;
+  ): Promise<ClaimedLeases | undefined>;
 
   close(): Promise<void>;
 }

@@ -92,7 +92,7 @@ const NEEDS: Readonly<Record<string, readonly OptionalCapability[]>> = {
   'settleAndReserve, when offered, settles and leases the next messages in one step': ['concurrentDelivery'],
   'a dedupe key enqueues once': ['dedupe', 'concurrentDelivery'],
   'concurrent reserves never hand out one message twice': ['concurrentDelivery'],
-  'waitAndLease, when offered, leases the first message to arrive, oldest first, at once': [
+  'waitAndLease, when offered, leases the first messages to arrive, oldest first, at once': [
     'timedLeases',
     'injectedClock',
     'concurrentDelivery',
@@ -550,7 +550,7 @@ export function runBrokerContract(options: ContractOptions): void {
       assert.ok(Date.now() - t < 2500, `abort honoured (${Date.now() - t} ms)`);
     });
 
-    test('waitAndLease, when offered, leases the first message to arrive, oldest first, at once', async ({
+    test('waitAndLease, when offered, leases the first messages to arrive, oldest first, at once', async ({
       broker,
       peer,
     }, t) => {
@@ -564,13 +564,15 @@ export function runBrokerContract(options: ContractOptions): void {
       let started = Date.now();
       const waiting = broker.waitAndLease('q', started + 5000, lease, never);
       setTimeout(() => void producer.enqueue('q', [{ body: 'first' }, { body: 'second' }], 60_000), 100);
-      const claimed = await waiting;
-      assert.ok(claimed, 'a message arrived');
+      const taken = await waiting;
+      assert.ok(taken, 'a message arrived');
       assert.ok(Date.now() - started < 2500, `returned after ${Date.now() - started} ms`);
-      assert.equal(claimed.message.body, 'first');
-      assert.equal(claimed.message.delivery, 1);
-      assert.equal(await claimed.leased, true);
-      assert.notEqual(claimed.more, false, 'a second message was waiting behind it');
+      assert.equal(taken.claimed.length, 1, 'one message, the max by default');
+      const [claimed] = taken.claimed;
+      assert.equal(claimed!.message.body, 'first');
+      assert.equal(claimed!.message.delivery, 1);
+      assert.equal(await claimed!.leased, true);
+      assert.notEqual(taken.more, false, 'a second message was waiting behind it');
       const second = (await broker.reserve('q', request(Date.now()))).messages;
       assert.deepEqual(
         second.map((m) => m.body),
@@ -578,18 +580,48 @@ export function runBrokerContract(options: ContractOptions): void {
       );
       assert.equal((await broker.stats('q')).leased, 2);
       // Settled like any lease, by its token; a second settle finds it gone.
-      const acks = [claimed.message.token, second[0]!.token];
+      const acks = [claimed!.message.token, second[0]!.token];
       assert.deepEqual((await broker.settle('q', { acks }, Date.now())).lost, []);
-      assert.deepEqual((await broker.settle('q', { acks: [claimed.message.token] }, Date.now())).lost, [
-        claimed.message.token,
+      assert.deepEqual((await broker.settle('q', { acks: [claimed!.message.token] }, Date.now())).lost, [
+        claimed!.message.token,
       ]);
 
-      // The last message of the queue says so (when the broker tells); its lease expires like any.
+      // Messages sent together come together, oldest first, `max` at most (a broker may take
+      // fewer, never more); the last of the queue says so (when the broker tells).
       started = Date.now();
-      const last = broker.waitAndLease('q', started + 5000, lease, never);
+      const together = broker.waitAndLease('q', started + 5000, { ...lease, max: 2 }, never);
+      const bodies = [{ body: 'a' }, { body: 'b' }, { body: 'c' }];
+      setTimeout(() => void producer.enqueue('q', bodies, 60_000), 100);
+      const pair = await together;
+      assert.ok(pair, 'messages arrived');
+      const pairBodies = pair.claimed.map((c) => c.message.body);
+      assert.ok(pairBodies.length >= 1 && pairBodies.length <= 2, `took ${pairBodies.length} of max 2`);
+      assert.deepEqual(pairBodies, ['a', 'b'].slice(0, pairBodies.length), 'oldest first');
+      assert.equal(new Set(pair.claimed.map((c) => c.message.token)).size, pairBodies.length, 'a token each');
+      for (const c of pair.claimed) {
+        assert.equal(c.message.delivery, 1);
+        assert.equal(await c.leased, true);
+      }
+      assert.notEqual(pair.more, false, 'a message was left behind them');
+      const rest = (await broker.reserve('q', request(Date.now()))).messages;
+      assert.deepEqual(
+        rest.map((m) => m.body),
+        ['a', 'b', 'c'].slice(pairBodies.length),
+      );
+      const pairAcks = [...pair.claimed.map((c) => c.message.token), ...rest.map((m) => m.token)];
+      assert.deepEqual((await broker.settle('q', { acks: pairAcks }, Date.now())).lost, []);
+
+      // Its lease expires like any.
+      started = Date.now();
+      const last = broker.waitAndLease('q', started + 5000, { ...lease, max: 3 }, never);
       setTimeout(() => void producer.enqueue('q', [{ body: 'last' }], 60_000), 100);
       const only = await last;
-      assert.ok(only && (await only.leased));
+      assert.ok(only);
+      assert.deepEqual(
+        only.claimed.map((c) => c.message.body),
+        ['last'],
+      );
+      assert.equal(await only.claimed[0]!.leased, true);
       assert.notEqual(only.more, true);
       const redelivered = await broker.reserve('q', request(Date.now() + LEASE + 1));
       assert.deepEqual(

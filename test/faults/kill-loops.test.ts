@@ -100,21 +100,26 @@ describe('SIGKILL loops', () => {
     });
   });
 
-  it('Redis, tasks sent one at a time (idle workers take each as it arrives): 8 SIGKILLs, nothing lost', async () => {
+  it('Redis, tasks sent alone or a few together (idle workers take them as they arrive): 8 SIGKILLs, nothing lost', async () => {
     // Here workers wait with nothing queued, so most tasks reach them through the wait that
-    // leases (BLMOVE into a claim list, then claim.lua): kills land in that path too.
+    // leases (BLMOVE, and LMOVEs for those sent together, into a claim list, then claim.lua):
+    // kills land in that path too.
     const total = 4000;
     await redisKillLoop('redis-sigkill-trickle', {
       concurrency: 4,
       kills: 8,
       total,
       duringKills: true,
-      // 500 a second, each send on its own: the queue stays empty between them.
+      // 500 a second, most sends alone, some of 2 or 3 together: the queue stays empty between them.
       send: async (work, ids) => {
         const t0 = Date.now();
-        for (let i = 0; i < total; i++) {
-          ids.push((await work.send(i)).id);
-          const ahead = t0 + (i + 1) * 2 - Date.now();
+        const sizes = [1, 3, 1, 2];
+        for (let i = 0, group = 0; i < total; group++) {
+          const n = Math.min(sizes[group % sizes.length]!, total - i);
+          const sent = await work.sendBulk(Array.from({ length: n }, (_, j) => [i + j] as [number]));
+          ids.push(...sent.map((s) => s.id));
+          i += n;
+          const ahead = t0 + i * 2 - Date.now();
           if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
         }
       },

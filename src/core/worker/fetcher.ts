@@ -2,10 +2,11 @@
  * The fetch loop of one queue: while slots are free, lease as many messages as there are free
  * slots (one broker call for the batch) and hand them to the executor; when the queue is empty,
  * block in the broker until work arrives or the next delayed message is due. A broker that can
- * (waitAndLease) hands the first message to arrive over already leased: it starts at once.
+ * (waitAndLease) hands the first message to arrive over already leased (with those sent with
+ * it): they start at once.
  */
 import { reconnectDelay, sleep } from '../clock.ts';
-import type { Broker, ClaimedLease, DeadLetter, LeasedMessage } from '../port.ts';
+import type { Broker, ClaimedLeases, DeadLetter, LeasedMessage } from '../port.ts';
 import { PAUSE_CHECK_MS } from './pause-watch.ts';
 import type { Slots } from './slots.ts';
 
@@ -78,10 +79,10 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
         // The next reserve is due by `until` (delayed messages, expired leases) or when work comes.
         const until = Math.min(reserved.nextDueAt ?? Number.POSITIVE_INFINITY, Date.now() + options.idleMs);
         for (;;) {
-          const claimed = await waitForWork(options, until, signal);
-          if (!claimed || !startClaimed(options, claimed, signal)) break;
-          // A message taken from a queue that held nothing more: no reserve to make, wait again.
-          if (claimed.more !== false || Date.now() >= until || !slots.canTake() || signal.aborted) break;
+          const taken = await waitForWork(options, until, signal);
+          if (!taken || !startClaimed(options, taken, signal)) break;
+          // Messages taken from a queue that held nothing more: no reserve to make, wait again.
+          if (taken.more !== false || Date.now() >= until || !slots.canTake() || signal.aborted) break;
         }
       }
       options.onEmpty(queue, false);
@@ -93,32 +94,40 @@ export async function runFetchLoop(options: FetchLoopOptions, signal: AbortSigna
   }
 }
 
-/** Waits until the queue may have work; with a broker that can, the first message comes leased. */
+/**
+ * Waits until the queue may have work; with a broker that can, the first message comes leased,
+ * with those already waiting behind it, as many as there are slots free (a batch at most).
+ */
 async function waitForWork(
   options: FetchLoopOptions,
   until: number,
   signal: AbortSignal,
-): Promise<ClaimedLease | undefined> {
-  const { broker, queue } = options;
+): Promise<ClaimedLeases | undefined> {
+  const { broker, queue, slots } = options;
   if (!broker.waitAndLease) {
     await broker.waitForWork(queue, until, signal);
     return undefined;
   }
-  return broker.waitAndLease(queue, until, { leaseMs: options.leaseMs }, signal);
+  const max = Math.max(1, Math.min(options.batchSize, slots.takeable()));
+  return broker.waitAndLease(queue, until, { leaseMs: options.leaseMs, max }, signal);
 }
 
-/** Starts a message the wait leased (its lease is confirmed meanwhile), or hands it back (false). */
-function startClaimed(options: FetchLoopOptions, claimed: ClaimedLease, signal: AbortSignal): boolean {
+/**
+ * Starts the messages the wait leased (their leases are confirmed meanwhile); hands back those
+ * that cannot start here. False if any went back.
+ */
+function startClaimed(options: FetchLoopOptions, taken: ClaimedLeases, signal: AbortSignal): boolean {
   const { queue, slots } = options;
-  const { message } = claimed;
-  // Never rejects (the port's promise); a lease that never came stops the run like a lost one.
-  void claimed.leased.then((held) => {
-    if (!held) options.leaseLost(queue, message.token);
-  });
-  if (signal.aborted || options.isPaused?.(queue) || slots.takeUpTo(1) === 0) {
-    options.handBack(queue, message);
-    return false;
+  let allStarted = true;
+  for (const { message, leased } of taken.claimed) {
+    // Never rejects (the port's promise); a lease that never came stops the run like a lost one.
+    void leased.then((held) => {
+      if (!held) options.leaseLost(queue, message.token);
+    });
+    if (signal.aborted || options.isPaused?.(queue) || slots.takeUpTo(1) === 0) {
+      options.handBack(queue, message);
+      allStarted = false;
+    } else options.dispatch(queue, message);
   }
-  options.dispatch(queue, message);
-  return true;
+  return allStarted;
 }

@@ -103,18 +103,32 @@ export class Settler {
     this.schedule();
   }
 
-  /** Flushes in the next check phase (an empty flush when nothing is queued), then tells the refill `sent()`. */
+  /**
+   * Flushes soon (an empty flush when nothing is queued), then tells the refill `sent()`:
+   * - at the end of this turn (process.nextTick, after the promise continuations of the callback
+   *   that is running) when executions have decided something: every execution finishing in this
+   *   turn joins the batch, and its calls are queued before the client writes what this turn
+   *   sent (node-redis writes on setImmediate), so a lone task's lease and settle leave in one
+   *   write, not two;
+   * - otherwise in the next check phase (setImmediate): the handlers that began in this tick
+   *   (their starts scheduled this) decide first. A flush with nothing decided would call
+   *   `sent()` before they do, and the dispatcher would start its next batch at once.
+   */
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    // setImmediate, not a microtask: lets every execution finishing in this turn join the batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      const run = this.flush().finally(() => this.inFlight.delete(run));
-      this.inFlight.add(run);
-      // flush() issued its calls before its first await.
-      this.refill?.sent();
+    process.nextTick(() => {
+      if (this.outcomes.length > 0) this.flushNow();
+      else setImmediate(() => this.flushNow());
     });
+  }
+
+  private flushNow(): void {
+    this.scheduled = false;
+    const run = this.flush().finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+    // flush() issued its calls before its first await.
+    this.refill?.sent();
   }
 
   private async flush(): Promise<void> {

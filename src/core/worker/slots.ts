@@ -65,6 +65,11 @@ export class Slots {
     for (const wake of waiters) wake();
   }
 
+  /** How many slots a fetch loop may take now. */
+  takeable(): number {
+    return Math.max(0, this.free - this.ahead);
+  }
+
   /** Whether a fetch loop may take a slot now. */
   canTake(): boolean {
     return this.free > this.ahead;

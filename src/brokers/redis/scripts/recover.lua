@@ -15,10 +15,11 @@
   ARGV[4]  lease length of the caller (ms), for the grace after a silence
   ARGV[5]  the fraction of the lease that counts as a silence
   ARGV[6]  1 when the wait list is Errand's own (a claimed empty body there is a wake-up marker, dropped)
-  A claim list past its deadline belongs to a worker that took a message with BLMOVE and never
-  leased it (killed in between, or its connection failed): its message counts as a delivery
-  whose lease expired, like any other (a message that kills every worker still reaches the dead
-  letters), and goes back to the head of the queue.
+  A claim list past its deadline belongs to a worker that took messages with its wait (BLMOVE,
+  LMOVEs) and never leased them (killed in between, or its connection failed): each counts as a
+  delivery whose lease expired, like any other (a message that kills every worker still reaches
+  the dead letters; keyed `<first token>`, `<first token>+1`, ...), and they go back to the head
+  of the queue, in order.
   Returns  { number of messages recovered (requeued or buried), then for each one buried:
            key, body, reason }
   Commands when nothing expired: TIME, HMGET, HSET (clock), two ZRANGEBYSCORE; after a silence,
@@ -46,8 +47,10 @@ if #tokens > 0 then
 end
 for _, claim in ipairs(claims) do
   local key = string.match(claim, ':claim:(.*)$') or claim
-  for _, body in ipairs(redis.call('LRANGE', claim, 0, -1)) do
-    if body ~= '' or ARGV[6] ~= '1' then found[#found + 1] = { key, body } end
+  local bodies = redis.call('LRANGE', claim, 0, -1)
+  for i = #bodies, 1, -1 do -- newest first, like the expired leases (see the LPUSH below)
+    local body = bodies[i]
+    if body ~= '' or ARGV[6] ~= '1' then found[#found + 1] = { i == 1 and key or key .. '+' .. (i - 1), body } end
   end
   redis.call('DEL', claim)
 end
