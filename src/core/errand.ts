@@ -36,6 +36,8 @@ export class Errand {
   private readonly backendOverride: ErrandOptions['backend'];
   private readonly definitions = new Map<string, TaskDefinition<unknown[], unknown>>();
   private storesPromise: Promise<Stores> | undefined;
+  /** The stores once open (sends then go to the broker without an await). */
+  private opened: Stores | undefined;
   private readonly waiter: ResultWaiter;
   private readonly workers = new Set<Worker>();
   private closed = false;
@@ -101,7 +103,7 @@ export class Errand {
 
   private stores(): Promise<Stores> {
     if (this.closed) return Promise.reject(new Error('this Errand is closed'));
-    this.storesPromise ??= this.openStores();
+    this.storesPromise ??= this.openStores().then((stores) => (this.opened = stores));
     return this.storesPromise;
   }
 
@@ -144,9 +146,11 @@ export class Errand {
     return sent!;
   }
 
-  private readonly sends = new SendBatcher(async (queue, entries) => {
-    const { broker } = await this.stores();
-    return broker.enqueue(queue, entries, this.options.resultTtlMs);
+  private readonly sends = new SendBatcher((queue, entries) => {
+    // Once open, straight to the broker: a lone send's command is queued without an await.
+    if (this.opened && !this.closed)
+      return this.opened.broker.enqueue(queue, entries, this.options.resultTtlMs);
+    return this.stores().then(({ broker }) => broker.enqueue(queue, entries, this.options.resultTtlMs));
   });
 
   private readonly sender = {

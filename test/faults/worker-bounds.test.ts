@@ -295,7 +295,7 @@ for (const fault of ['dead (SIGKILL)', 'hung (SIGSTOP)'] as const) {
           err instanceof BrokerUnavailableError,
           `send() rejects with BrokerUnavailableError: ${err}`,
         );
-        assert.match(err.message, /^Redis at 127\.0\.0\.1:\d+: EVALSHA .*(no answer|could not be reached)/);
+        assert.match(err.message, /^Redis at 127\.0\.0\.1:\d+: RPUSH .*(no answer|could not be reached)/);
         assert.ok(sendMs < COMMAND_TIMEOUT_MS + SLACK_MS, `send() rejected after ${sendMs} ms`);
 
         // stop(): the drain deadline, then at most HAND_BACK_MS for the hand-back.

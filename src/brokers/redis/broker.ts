@@ -85,13 +85,20 @@ export class RedisBroker implements Broker {
     if (entries.some((e) => e.dedupeKey !== undefined)) checkDedupeTtl(dedupeTtlMs);
     if (entries.length === 0) return [];
     const k = this.keys(queue);
+    if (entries.every((e) => e.dueAt === undefined && e.dedupeKey === undefined)) {
+      // Nothing delayed, nothing deduplicated: all enqueue.lua would do is this RPUSH (no Lua).
+      const command = ['RPUSH', k.wait];
+      for (const entry of entries) command.push(entry.body);
+      await this.connection.command().sendCommand(command);
+      return entries.map(() => 'queued');
+    }
     const keys = [k.wait, k.delayed];
     const args: (string | number)[] = [Date.now(), dedupeTtlMs, k.nativeWait ? 1 : 0];
     for (const entry of entries) {
       args.push(entry.body, entry.dueAt ?? '', entry.dedupeKey === undefined ? 0 : 1);
       if (entry.dedupeKey !== undefined) keys.push(k.dedupe(entry.dedupeKey));
     }
-    const out = await runScript<number[]>(await this.client(), 'enqueue', keys, args);
+    const out = await runScript<number[]>(this.connection.command(), 'enqueue', keys, args);
     return out.map((n) => (n === 1 ? 'queued' : 'duplicate'));
   }
 
