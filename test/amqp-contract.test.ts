@@ -8,11 +8,13 @@ import { RedisConnection, RedisResultBackend } from '../src/brokers/redis/index.
 import { AMQP_URL, deleteAmqpQueues } from './amqp-helpers.ts';
 import { runBrokerContract, withPeers } from './contract/broker.contract.ts';
 import { runErrandSuite } from './contract/errand.suite.ts';
-import { REDIS_URL, uniquePrefix } from './helpers.ts';
+import { deleteByPrefix, REDIS_URL, uniquePrefix } from './helpers.ts';
 
 const prefixes: string[] = [];
 after(async () => {
   for (const prefix of prefixes) await deleteAmqpQueues(prefix);
+  // The result records in the shared Redis.
+  await deleteByPrefix(...prefixes.map((prefix) => `${prefix}:`));
 });
 
 const stores = (prefix: string) => ({

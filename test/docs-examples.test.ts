@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describe, it } from 'node:test';
-import { REDIS_URL, tempDir } from './helpers.ts';
+import { after, describe, it } from 'node:test';
+import { deleteByPrefix, REDIS_URL, tempDir } from './helpers.ts';
 
 const repo = join(import.meta.dirname, '..');
 
@@ -119,6 +119,11 @@ function run(
 }
 
 void describe('code blocks in README.md and docs/', () => {
+  // The documented programs use the shared Redis with the default prefix or their own: their keys go.
+  const redisPrefixes = new Set(['errand']);
+  for (const b of programs) for (const m of b.code.matchAll(/prefix: '([^']+)'/g)) redisPrefixes.add(m[1]!);
+  after(() => deleteByPrefix(...[...redisPrefixes].map((prefix) => `${prefix}:`)));
+
   void it('finds the README examples (the extraction itself works)', () => {
     const readme = programs.filter((b) => b.file === 'README.md');
     assert.ok(readme.length >= 2, `README.md has ${readme.length} runnable ts blocks`);
