@@ -183,7 +183,11 @@ export class AmqpBroker implements Broker {
     checkEntries(entries);
     const link = await this.linkFor(queue);
     try {
-      for (const entry of entries) await this.publish(link, queue, entry.body, entry.dueAt);
+      // Soonest due first (sends due now first, in their order): each delay queue is declared
+      // before its publish, and a message published after a later-due one had come due would
+      // arrive after it.
+      const byDue = [...entries].sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
+      for (const entry of byDue) await this.publish(link, queue, entry.body, entry.dueAt);
       await link.channel.waitForConfirms();
     } catch (err) {
       this.connection.discard(link);
